@@ -1,0 +1,80 @@
+# qemu-vdpa-persist: pinned upstream QEMU and Linux, our patch series, tests.
+#
+#   make            build qemu-system-x86_64 and the test VM kernel
+#   make demo       boot the test VM and show QEMU driving a vhost-vdpa device
+#   make check      run every test suite; ends with "N passed, N failed"
+#   make prepare    install packages, fetch the pinned trees, apply the series
+#   make patches    export commits made in qemu/src and kernel/src to patches/
+
+TOP := $(CURDIR)
+JOBS ?= $(shell nproc)
+KCC := $(if $(wildcard /usr/lib/ccache/gcc),ccache gcc,gcc)
+KMAKE = $(MAKE) -s -C kernel/src O=$(TOP)/kernel/build CC="$(KCC)" -j$(JOBS)
+
+QEMU := qemu/build/qemu-system-x86_64
+BZIMAGE := kernel/build/arch/x86/boot/bzImage
+DEPS_STAMP := downloads/.deps-installed
+
+.DELETE_ON_ERROR:
+.PHONY: all prepare patches qemu kernel kselftests mlx5-build check demo
+
+all: qemu kernel
+
+$(DEPS_STAMP): scripts/install-deps.sh
+	sh scripts/install-deps.sh
+	mkdir -p downloads && touch $@
+
+# The trees are (re)made when their pin or series changes.
+qemu/src/.git/applied-series: qemu/UPSTREAM patches/qemu/series $(wildcard patches/qemu/*.patch) | $(DEPS_STAMP)
+	sh scripts/prepare-tree.sh qemu
+	touch $@
+
+kernel/src/.git/applied-series: kernel/UPSTREAM patches/kernel/series $(wildcard patches/kernel/*.patch) | $(DEPS_STAMP)
+	sh scripts/prepare-tree.sh kernel
+	touch $@
+
+prepare: $(DEPS_STAMP) qemu/src/.git/applied-series kernel/src/.git/applied-series
+
+patches:
+	sh scripts/export-patches.sh qemu
+	sh scripts/export-patches.sh kernel
+
+qemu/build/build.ninja: configure-wrapper.sh | qemu/src/.git/applied-series
+	./configure-wrapper.sh
+
+qemu: qemu/build/build.ninja qemu/src/.git/applied-series
+	ninja -C qemu/build qemu-system-x86_64
+
+kernel/build/.config: kernel/configs/vm.config | kernel/src/.git/applied-series
+	mkdir -p kernel/build
+	KCONFIG_ALLCONFIG=$(TOP)/kernel/configs/vm.config $(KMAKE) allnoconfig
+	sh scripts/check-kconfig.sh kernel/configs/vm.config $@
+
+kernel: kernel/build/.config kernel/src/.git/applied-series
+	$(KMAKE) bzImage
+
+# Kernel selftests, built against the patched tree's uAPI headers.
+KSELFTESTS := kernel/build/kselftest
+kselftests: kernel
+	$(KMAKE) headers
+	$(MAKE) -s -C kernel/src/tools/testing/selftests/vhost \
+		OUTPUT=$(TOP)/$(KSELFTESTS)/vhost \
+		KHDR_INCLUDES="-isystem $(TOP)/kernel/build/usr/include"
+
+# mlx5_vdpa has no hardware here: compile it, with the VM config + mlx5.config.
+kernel/build-mlx5/.config: kernel/configs/vm.config kernel/configs/mlx5.config | kernel/src/.git/applied-series
+	mkdir -p kernel/build-mlx5
+	cat kernel/configs/vm.config kernel/configs/mlx5.config > kernel/build-mlx5/all.config
+	KCONFIG_ALLCONFIG=$(TOP)/kernel/build-mlx5/all.config \
+		$(MAKE) -s -C kernel/src O=$(TOP)/kernel/build-mlx5 allnoconfig
+	sh scripts/check-kconfig.sh kernel/build-mlx5/all.config $@
+
+mlx5-build: kernel/build-mlx5/.config kernel/src/.git/applied-series
+	$(MAKE) -s -C kernel/src O=$(TOP)/kernel/build-mlx5 CC="$(KCC)" -j$(JOBS) \
+		drivers/vdpa/mlx5/
+
+check: all kselftests
+	python3 tests/run.py $(SUITES)
+
+demo: all
+	sh tests/demo.sh

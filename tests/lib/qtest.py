@@ -1,0 +1,161 @@
+"""Drive a QEMU process through the qtest protocol and QMP, with a trace.
+
+QEMU runs with -accel qtest: no guest CPU, the test reads and writes guest
+memory and I/O ports itself.  QEMU's trace (log backend, -msg timestamp=on)
+goes to a file opened for appending; mark() appends phase markers to the same
+file, so tools/iotlb_trace.py can count IOTLB traffic per phase.  Every qtest
+command is synchronous, so a marker lands after all trace output of the
+commands before it.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+
+TOP = os.path.realpath(os.path.join(os.path.dirname(__file__), '..', '..'))
+QEMU = os.environ.get('QVP_QEMU',
+                      os.path.join(TOP, 'qemu', 'build', 'qemu-system-x86_64'))
+
+# Trace events the IOTLB counts and phase analysis read.
+TRACE_EVENTS = ['vhost_vdpa_*']
+
+
+class QTestError(Exception):
+    pass
+
+
+class QTestMachine:
+    """One QEMU process under qtest.  Use as a context manager."""
+
+    def __init__(self, args, trace=None, events=TRACE_EVENTS, timeout=60):
+        self.dir = tempfile.mkdtemp(prefix='qvp-qtest-')
+        self.trace = trace or os.path.join(self.dir, 'trace.log')
+        self.timeout = timeout
+        qtest_sock = self._listen('qtest.sock')
+        qmp_sock = self._listen('qmp.sock')
+        cmd = [QEMU, '-accel', 'qtest', '-nodefaults', '-display', 'none',
+               '-msg', 'timestamp=on',
+               '-qtest', f'unix:{self.dir}/qtest.sock', '-qtest-log', '/dev/null',
+               '-chardev', f'socket,path={self.dir}/qmp.sock,id=qmp',
+               '-mon', 'chardev=qmp,mode=control']
+        for e in events:
+            cmd += ['-trace', e]
+        self.args = cmd + list(args)
+        self._log = open(self.trace, 'a')
+        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
+                                     stdout=self._log, stderr=self._log)
+        try:
+            self.qtest = self._accept(qtest_sock).makefile('rw', buffering=1)
+            self.qmp_file = self._accept(qmp_sock).makefile('rw', buffering=1)
+        finally:
+            qtest_sock.close()
+            qmp_sock.close()
+        self._qmp_recv()                       # greeting
+        self.qmp('qmp_capabilities')
+
+    def _listen(self, name):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(os.path.join(self.dir, name))
+        s.listen(1)
+        s.settimeout(1)
+        return s
+
+    def _accept(self, sock):
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise QTestError(f'QEMU exited ({self.proc.returncode}) before '
+                                 f'connecting:\n{self.log_text()}')
+            try:
+                conn, _ = sock.accept()
+                conn.settimeout(self.timeout)
+                return conn
+            except socket.timeout:
+                continue
+        raise QTestError(f'QEMU did not connect within {self.timeout} s')
+
+    def log_text(self):
+        with open(self.trace, errors='replace') as f:
+            return f.read()
+
+    # -- qtest protocol ----------------------------------------------------
+    def cmd(self, line):
+        self.qtest.write(line + '\n')
+        while True:
+            reply = self.qtest.readline()
+            if not reply:
+                raise QTestError(f'QEMU closed qtest during "{line}":\n'
+                                 f'{self.log_text()[-4000:]}')
+            if reply.startswith('IRQ'):
+                continue
+            if not reply.startswith('OK'):
+                raise QTestError(f'"{line}" failed: {reply.strip()}')
+            return reply[2:].strip()
+
+    def outl(self, port, val):
+        self.cmd(f'outl {port:#x} {val:#x}')
+
+    def inl(self, port):
+        return int(self.cmd(f'inl {port:#x}'), 16)
+
+    def write(self, addr, width, val):
+        self.cmd(f'write{"bwlq"[width.bit_length() - 1]} {addr:#x} {val:#x}')
+
+    def read(self, addr, width):
+        return int(self.cmd(f'read{"bwlq"[width.bit_length() - 1]} {addr:#x}'), 16)
+
+    def memwrite(self, addr, data):
+        if data:
+            self.cmd(f'write {addr:#x} {len(data):#x} 0x{data.hex()}')
+
+    def memread(self, addr, size):
+        return bytes.fromhex(self.cmd(f'read {addr:#x} {size:#x}')[2:])
+
+    # -- QMP ---------------------------------------------------------------
+    def _qmp_recv(self):
+        line = self.qmp_file.readline()
+        if not line:
+            raise QTestError(f'QEMU closed QMP:\n{self.log_text()[-4000:]}')
+        return json.loads(line)
+
+    def qmp(self, command, **arguments):
+        msg = {'execute': command}
+        if arguments:
+            msg['arguments'] = arguments
+        self.qmp_file.write(json.dumps(msg) + '\n')
+        while True:
+            reply = self._qmp_recv()
+            if 'event' in reply:
+                continue
+            if 'error' in reply:
+                raise QTestError(f'QMP {command}: {reply["error"]["desc"]}')
+            return reply['return']
+
+    # -- trace markers -----------------------------------------------------
+    def mark(self, phase):
+        """Start a new trace phase (see tools/iotlb_trace.py)."""
+        self._log.flush()
+        with open(self.trace, 'a') as f:
+            f.write(f'0@{time.time():.6f}:mark phase={phase}\n')
+
+    def close(self):
+        if self.proc.poll() is None:
+            try:
+                self.qmp('quit')
+            except (QTestError, OSError):
+                pass
+            try:
+                self.proc.wait(self.timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

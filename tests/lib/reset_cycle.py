@@ -1,0 +1,40 @@
+"""The reset-cycle scenario: one vhost-vdpa virtio-net device under qtest.
+
+Brings the device to DRIVER_OK and echoes a frame, resets it, brings it up
+and echoes again; each step is a trace phase, and the
+IOTLB traffic of each phase is counted with tools/iotlb_trace.py.
+"""
+
+import os
+import sys
+
+from qtest import TOP, QTestMachine
+from virtio_net import VirtioNetPCI
+
+sys.path.insert(0, os.path.join(TOP, 'tools'))
+import iotlb_trace  # noqa: E402
+
+NIC_SLOT = 4
+PHASES = ('start', 'reset', 'restart')
+
+
+def run(vhostdev='/dev/vhost-vdpa-0', mem='256M', netdev_opts='', trace=None):
+    """Run the scenario; return ({phase: counts}, [echoed payload, ...])."""
+    args = ['-M', 'q35', '-m', mem,
+            '-netdev', f'vhost-vdpa,vhostdev={vhostdev},id=n0{netdev_opts}',
+            '-device', f'virtio-net-pci,netdev=n0,id=nic0,addr={NIC_SLOT:02x}.0']
+    echoes = []
+    with QTestMachine(args, trace=trace) as qt:
+        nic = VirtioNetPCI(qt, NIC_SLOT)
+        qt.mark('start')
+        nic.start()
+        echoes.append(nic.echo(b'first frame ' + bytes(range(64))))
+        qt.mark('reset')
+        nic.reset()
+        qt.mark('restart')
+        nic.start()
+        echoes.append(nic.echo(b'after reset ' + bytes(range(64))))
+        qt.mark('end')
+        trace_lines = qt.log_text().splitlines()
+    phases = {p['phase']: p for p in iotlb_trace.analyse(trace_lines)}
+    return phases, echoes

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Run Python unittest modules and report in TAP, like the kernel selftests.
+
+    tests/lib/tap.py DIR_OR_FILE...
+"""
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+
+class TapResult(unittest.TestResult):
+    def __init__(self):
+        super().__init__()
+        self.n = 0
+
+    def _report(self, test, ok, extra=''):
+        self.n += 1
+        print(f'{"ok" if ok else "not ok"} {self.n} - {test.id()}{extra}',
+              flush=True)
+
+    def addSuccess(self, test):
+        super().addSuccess(test)
+        self._report(test, True)
+
+    def addSkip(self, test, reason):
+        super().addSkip(test, reason)
+        self._report(test, True, f' # SKIP {reason}')
+
+    def _fail(self, test, err, kind):
+        self._report(test, False)
+        text = self._exc_info_to_string(err, test)
+        print('\n'.join('# ' + line for line in f'{kind}: {text}'.splitlines()),
+              flush=True)
+
+    def addFailure(self, test, err):
+        super().addFailure(test, err)
+        self._fail(test, err, 'FAIL')
+
+    def addError(self, test, err):
+        super().addError(test, err)
+        self._fail(test, err, 'ERROR')
+
+
+def main():
+    loader = unittest.TestLoader()
+    suite = unittest.TestSuite()
+    for path in sys.argv[1:]:
+        path = os.path.abspath(path)
+        if os.path.isdir(path):
+            suite.addTests(loader.discover(path, pattern='test_*.py',
+                                           top_level_dir=path))
+        else:
+            sys.path.insert(0, os.path.dirname(path))
+            suite.addTests(loader.loadTestsFromName(
+                os.path.splitext(os.path.basename(path))[0]))
+    print('TAP version 13')
+    print(f'1..{suite.countTestCases()}', flush=True)
+    result = TapResult()
+    suite.run(result)
+    sys.exit(0 if result.wasSuccessful() else 1)
+
+
+if __name__ == '__main__':
+    main()

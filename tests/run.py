@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""Run every test suite, host-side or in the test VM, and sum up their TAP.
+
+    tests/run.py [SUITE...]        (default: all; see SUITES)
+
+Each suite prints TAP ("ok N - name" / "not ok N - name"); a suite that exits
+non-zero without reporting a failure counts as one failure, and a suite that
+prints no TAP at all (a build check) counts as one test, passed if it exits 0.
+The last line is "N passed, N failed, N skipped".
+"""
+
+import os
+import re
+import subprocess
+import sys
+import time
+
+TOP = os.path.realpath(os.path.join(os.path.dirname(__file__), '..'))
+VM = [os.path.join(TOP, 'tests', 'vm', 'run')]
+TAP = ['python3', os.path.join(TOP, 'tests', 'lib', 'tap.py')]
+
+SUITES = {
+    # name: command
+    'tools': TAP + ['tests/tools'],
+    'checkpatch-kernel': ['sh', 'scripts/checkpatch.sh', 'kernel'],
+    'checkpatch-qemu': ['sh', 'scripts/checkpatch.sh', 'qemu'],
+    'smoke': VM + ['--vdpa', '1', '--timeout', '900', '--'] + TAP + ['tests/smoke'],
+    'kselftest-vhost': VM + ['--vdpa', '1', '--timeout', '900', '--',
+                             'kernel/build/kselftest/vhost/vhost_vdpa_iotlb'],
+    'mlx5-build': ['make', '-s', 'mlx5-build'],
+}
+
+RESULT = re.compile(r'^(not ok|ok)\b(.*#\s*SKIP)?', re.IGNORECASE)
+
+
+def run_suite(name, cmd):
+    print(f'=== {name}: {" ".join(cmd)}', flush=True)
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=TOP, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    passed = failed = skipped = 0
+    for line in proc.stdout:
+        sys.stdout.write(line)
+        m = RESULT.match(line.strip())
+        if not m:
+            continue
+        if m.group(1) == 'not ok':
+            failed += 1
+        elif m.group(2):
+            skipped += 1
+        else:
+            passed += 1
+    rc = proc.wait()
+    if rc == 0 and passed + failed + skipped == 0:
+        passed = 1
+    if rc != 0 and failed == 0:
+        print(f'not ok - {name}: exited {rc} without reporting a failure')
+        failed = 1
+    print(f'=== {name}: {passed} passed, {failed} failed, {skipped} skipped '
+          f'in {time.monotonic() - start:.0f} s', flush=True)
+    return passed, failed, skipped
+
+
+def main():
+    names = sys.argv[1:] or list(SUITES)
+    unknown = [n for n in names if n not in SUITES]
+    if unknown:
+        sys.exit(f'unknown suite(s) {" ".join(unknown)}; known: {" ".join(SUITES)}')
+    totals = [0, 0, 0]
+    for name in names:
+        for i, n in enumerate(run_suite(name, SUITES[name])):
+            totals[i] += n
+    print(f'{totals[0]} passed, {totals[1]} failed, {totals[2]} skipped')
+    sys.exit(1 if totals[1] else 0)
+
+
+if __name__ == '__main__':
+    main()
