@@ -57,6 +57,7 @@ kernel: kernel/build/.config kernel/src/.git/applied-series
 KSELFTESTS := kernel/build/kselftest
 kselftests: kernel
 	$(KMAKE) headers
+	mkdir -p $(KSELFTESTS)/vhost
 	$(MAKE) -s -C kernel/src/tools/testing/selftests/vhost \
 		OUTPUT=$(TOP)/$(KSELFTESTS)/vhost \
 		KHDR_INCLUDES="-isystem $(TOP)/kernel/build/usr/include"

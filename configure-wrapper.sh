@@ -24,6 +24,7 @@ exec "$top/qemu/src/configure" \
 	--enable-kvm \
 	--enable-slirp \
 	--enable-vhost-vdpa \
+	--enable-virtfs \
 	--enable-trace-backends=log \
 	$ccache \
 	"$@"

@@ -25,8 +25,12 @@ SUITES = {
     'checkpatch-kernel': ['sh', 'scripts/checkpatch.sh', 'kernel'],
     'checkpatch-qemu': ['sh', 'scripts/checkpatch.sh', 'qemu'],
     'smoke': VM + ['--vdpa', '1', '--timeout', '900', '--'] + TAP + ['tests/smoke'],
+    # vdpa_sim as a set_map parent (its default) and as a dma_map parent
     'kselftest-vhost': VM + ['--vdpa', '1', '--timeout', '900', '--',
                              'kernel/build/kselftest/vhost/vhost_vdpa_iotlb'],
+    'kselftest-vhost-dma-map': VM + ['--vdpa', '1', '--timeout', '900',
+                                     '--append', 'vdpa_sim.batch_mapping=0', '--',
+                                     'kernel/build/kselftest/vhost/vhost_vdpa_iotlb'],
     'mlx5-build': ['make', '-s', 'mlx5-build'],
 }
 

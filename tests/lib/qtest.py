@@ -15,9 +15,7 @@ import subprocess
 import tempfile
 import time
 
-TOP = os.path.realpath(os.path.join(os.path.dirname(__file__), '..', '..'))
-QEMU = os.environ.get('QVP_QEMU',
-                      os.path.join(TOP, 'qemu', 'build', 'qemu-system-x86_64'))
+from paths import FIRMWARE_ARGS, QEMU
 
 # Trace events the IOTLB counts and phase analysis read.
 TRACE_EVENTS = ['vhost_vdpa_*']
@@ -40,7 +38,7 @@ class QTestMachine:
                '-msg', 'timestamp=on',
                '-qtest', f'unix:{self.dir}/qtest.sock', '-qtest-log', '/dev/null',
                '-chardev', f'socket,path={self.dir}/qmp.sock,id=qmp',
-               '-mon', 'chardev=qmp,mode=control']
+               '-mon', 'chardev=qmp,mode=control'] + FIRMWARE_ARGS
         for e in events:
             cmd += ['-trace', e]
         self.args = cmd + list(args)

@@ -8,7 +8,8 @@ IOTLB traffic of each phase is counted with tools/iotlb_trace.py.
 import os
 import sys
 
-from qtest import TOP, QTestMachine
+from paths import TOP
+from qtest import QTestMachine
 from virtio_net import VirtioNetPCI
 
 sys.path.insert(0, os.path.join(TOP, 'tools'))

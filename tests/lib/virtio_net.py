@@ -195,11 +195,16 @@ class VirtioNetPCI:
             time.sleep(0.01)
 
     def echo(self, payload, timeout=10):
-        """Send one broadcast frame; return the frame received back."""
-        frame = b'\xff' * 6 + b'\x52\x54\x00\x00\x00\x01' + b'\x88\xb5' + payload
-        self.tx.add(self.tx.avail_idx % QUEUE_SIZE, bytes(NET_HDR_LEN) + frame)
+        """Send one broadcast frame; return the payload of the frame that
+        comes back (vdpa_sim_net loops TX to RX)."""
+        eth = b'\xff' * 6 + b'\x52\x54\x00\x00\x00\x01' + b'\x88\xb5'
+        self.tx.add(self.tx.avail_idx % QUEUE_SIZE,
+                    bytes(NET_HDR_LEN) + eth + payload)
         self.tx.get(timeout)
         slot, length = self.rx.get(timeout)
         data = self.rx.read_buffer(slot, length)[NET_HDR_LEN:]
         self.rx.add(slot, writable=True)
-        return data
+        if data[:len(eth)] != eth:
+            raise VirtioError(f'echoed Ethernet header {data[:len(eth)].hex()}'
+                              f' differs from the sent {eth.hex()}')
+        return data[len(eth):]

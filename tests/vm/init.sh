@@ -41,6 +41,10 @@ while [ "$i" -lt "$vdpa_devices" ]; do
 	i=$((i + 1))
 done
 
+# vhost-vdpa charges every pinned page to RLIMIT_MEMLOCK, root included;
+# libvirt raises it for QEMU the same way.
+ulimit -l unlimited
+
 rc=0
 sh "$QVP_OUT/cmd.sh" > "$QVP_OUT/output.log" 2>&1 || rc=$?
 echo "$rc" > "$QVP_OUT/rc"
