@@ -36,6 +36,6 @@ def run(vhostdev='/dev/vhost-vdpa-0', mem='256M', netdev_opts='', trace=None):
         nic.start()
         echoes.append(nic.echo(b'after reset ' + bytes(range(64))))
         qt.mark('end')
-        trace_lines = qt.log_text().splitlines()
+    trace_lines = qt.log_text().splitlines()
     phases = {p['phase']: p for p in iotlb_trace.analyse(trace_lines)}
     return phases, echoes
