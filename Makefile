@@ -11,12 +11,16 @@ JOBS ?= $(shell nproc)
 KCC := $(if $(wildcard /usr/lib/ccache/gcc),ccache gcc,gcc)
 KMAKE = $(MAKE) -s -C kernel/src O=$(TOP)/kernel/build CC="$(KCC)" -j$(JOBS)
 
+# ccache hits across clones of this repository (CI builds in a fresh one)
+export CCACHE_BASEDIR := $(TOP)
+export CCACHE_NOHASHDIR := 1
+
 QEMU := qemu/build/qemu-system-x86_64
 BZIMAGE := kernel/build/arch/x86/boot/bzImage
 DEPS_STAMP := downloads/.deps-installed
 
 .DELETE_ON_ERROR:
-.PHONY: all prepare patches qemu kernel kselftests mlx5-build check demo
+.PHONY: all prepare patches qemu kernel kernel-upstream kselftests mlx5-build check demo
 
 all: qemu kernel
 
@@ -44,6 +48,7 @@ qemu/build/build.ninja: configure-wrapper.sh | qemu/src/.git/applied-series
 
 qemu: qemu/build/build.ninja qemu/src/.git/applied-series
 	ninja -C qemu/build qemu-system-x86_64
+	sh scripts/link-firmware.sh qemu/build/qemu-bundle/usr/local/share/qemu
 
 kernel/build/.config: kernel/configs/vm.config | kernel/src/.git/applied-series
 	mkdir -p kernel/build
@@ -52,6 +57,23 @@ kernel/build/.config: kernel/configs/vm.config | kernel/src/.git/applied-series
 
 kernel: kernel/build/.config kernel/src/.git/applied-series
 	$(KMAKE) bzImage
+
+# The same kernel without our series: the baseline that tests and the
+# benchmark compare against (a plain copy of the "upstream" tag).
+kernel/src-upstream/Makefile: kernel/UPSTREAM | kernel/src/.git/applied-series
+	rm -rf kernel/src-upstream kernel/build-upstream
+	mkdir -p kernel/src-upstream
+	git -C kernel/src archive upstream | tar -x -C kernel/src-upstream
+
+kernel/build-upstream/.config: kernel/configs/vm.config kernel/src-upstream/Makefile
+	mkdir -p kernel/build-upstream
+	KCONFIG_ALLCONFIG=$(TOP)/kernel/configs/vm.config $(MAKE) -s \
+		-C kernel/src-upstream O=$(TOP)/kernel/build-upstream allnoconfig
+	sh scripts/check-kconfig.sh kernel/configs/vm.config $@
+
+kernel-upstream: kernel/build-upstream/.config
+	$(MAKE) -s -C kernel/src-upstream O=$(TOP)/kernel/build-upstream \
+		CC="$(KCC)" -j$(JOBS) bzImage
 
 # Kernel selftests, built against the patched tree's uAPI headers.
 KSELFTESTS := kernel/build/kselftest
@@ -74,7 +96,7 @@ mlx5-build: kernel/build-mlx5/.config kernel/src/.git/applied-series
 	$(MAKE) -s -C kernel/src O=$(TOP)/kernel/build-mlx5 CC="$(KCC)" -j$(JOBS) \
 		drivers/vdpa/mlx5/
 
-check: all kselftests
+check: all kselftests kernel-upstream
 	python3 tests/run.py $(SUITES)
 
 demo: all

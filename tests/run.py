@@ -17,6 +17,9 @@ import time
 
 TOP = os.path.realpath(os.path.join(os.path.dirname(__file__), '..'))
 VM = [os.path.join(TOP, 'tests', 'vm', 'run')]
+# Linux 6.1 without our series (make kernel-upstream)
+UPSTREAM_KERNEL = ['--kernel', os.path.join(TOP, 'kernel', 'build-upstream', 'arch',
+                                            'x86', 'boot', 'bzImage')]
 TAP = ['python3', os.path.join(TOP, 'tests', 'lib', 'tap.py')]
 
 SUITES = {
@@ -25,6 +28,8 @@ SUITES = {
     'checkpatch-kernel': ['sh', 'scripts/checkpatch.sh', 'kernel'],
     'checkpatch-qemu': ['sh', 'scripts/checkpatch.sh', 'qemu'],
     'smoke': VM + ['--vdpa', '1', '--timeout', '900', '--'] + TAP + ['tests/smoke'],
+    'smoke-upstream-kernel': VM + UPSTREAM_KERNEL + ['--vdpa', '1', '--timeout', '900',
+                                                     '--'] + TAP + ['tests/smoke'],
     # vdpa_sim as a set_map parent (its default) and as a dma_map parent
     'kselftest-vhost': VM + ['--vdpa', '1', '--timeout', '900', '--',
                              'kernel/build/kselftest/vhost/vhost_vdpa_iotlb'],

@@ -17,6 +17,8 @@ import iotlb_trace  # noqa: E402
 
 NIC_SLOT = 4
 PHASES = ('start', 'reset', 'restart')
+# What is sent after the first DRIVER_OK and after the reset
+PAYLOADS = (b'first frame ' + bytes(range(64)), b'after reset ' + bytes(range(64)))
 
 
 def run(vhostdev='/dev/vhost-vdpa-0', mem='256M', netdev_opts='', trace=None):
@@ -29,12 +31,12 @@ def run(vhostdev='/dev/vhost-vdpa-0', mem='256M', netdev_opts='', trace=None):
         nic = VirtioNetPCI(qt, NIC_SLOT)
         qt.mark('start')
         nic.start()
-        echoes.append(nic.echo(b'first frame ' + bytes(range(64))))
+        echoes.append(nic.echo(PAYLOADS[0]))
         qt.mark('reset')
         nic.reset()
         qt.mark('restart')
         nic.start()
-        echoes.append(nic.echo(b'after reset ' + bytes(range(64))))
+        echoes.append(nic.echo(PAYLOADS[1]))
         qt.mark('end')
     trace_lines = qt.log_text().splitlines()
     phases = {p['phase']: p for p in iotlb_trace.analyse(trace_lines)}
