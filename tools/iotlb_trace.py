@@ -11,7 +11,11 @@ Every trace line after a marker, up to the next marker, belongs to that
 marker's phase; lines before the first marker belong to phase "init".
 For each phase the tool reports IOTLB map and unmap messages, bytes mapped
 and unmapped (split by address space), batches, and elapsed time from the
-phase's marker to the next one.
+phase's marker to the next one.  Messages that the memory listener sends for
+guest memory (those right after a vhost_vdpa_listener_region_add/del event)
+are also counted apart from the rest (shadow vrings, CVQ buffers): the
+listener sends one message per region (two only for a region spanning all
+of a 64-bit address space, which guest RAM never does).
 
 Usage: iotlb_trace.py [--json] TRACE
 """
@@ -24,7 +28,10 @@ import sys
 LINE = re.compile(r'^(?P<pid>\d+)@(?P<ts>\d+\.\d+):(?P<event>\w+)\s*(?P<args>.*)$')
 FIELD = re.compile(r'(\w+)[:=]\s*(0x[0-9a-fA-F]+|-?\d+|\S+)')
 
-COUNTERS = ('map', 'unmap', 'map_bytes', 'unmap_bytes', 'batches')
+COUNTERS = ('map', 'unmap', 'map_bytes', 'unmap_bytes', 'batches',
+            'guest_map', 'guest_unmap', 'guest_map_bytes', 'guest_unmap_bytes')
+# Events that may stand between a listener event and the messages it sends
+BATCH_EVENTS = ('vhost_vdpa_listener_begin_batch', 'vhost_vdpa_listener_commit')
 
 
 def parse_args(args):
@@ -62,6 +69,7 @@ def analyse(lines):
     """Split trace lines into phases and count IOTLB traffic in each."""
     phases = []
     current = None
+    listener = False        # the last event was the memory listener's
     for line in lines:
         m = LINE.match(line.strip())
         if not m:
@@ -80,14 +88,21 @@ def analyse(lines):
         current.end = max(current.end, ts)
         fields = parse_args(m['args'])
         asid = fields.get('asid', 0)
-        if event == 'vhost_vdpa_dma_map':
-            current.add('map', asid)
-            current.add('map_bytes', asid, fields.get('size', 0))
-        elif event == 'vhost_vdpa_dma_unmap':
-            current.add('unmap', asid)
-            current.add('unmap_bytes', asid, fields.get('size', 0))
-        elif event == 'vhost_vdpa_listener_begin_batch':
+        if event in ('vhost_vdpa_dma_map', 'vhost_vdpa_dma_unmap'):
+            kind = 'map' if event == 'vhost_vdpa_dma_map' else 'unmap'
+            size = fields.get('size', 0)
+            current.add(kind, asid)
+            current.add(kind + '_bytes', asid, size)
+            if listener:
+                current.add('guest_' + kind, asid)
+                current.add('guest_' + kind + '_bytes', asid, size)
+                listener = False
+            continue
+        if event == 'vhost_vdpa_listener_begin_batch':
             current.add('batches', 0)
+        if event not in BATCH_EVENTS:
+            listener = event in ('vhost_vdpa_listener_region_add',
+                                 'vhost_vdpa_listener_region_del')
     return [p.as_dict() for p in phases]
 
 
@@ -97,11 +112,13 @@ def mib(n):
 
 def table(rows):
     out = [f"{'phase':<16}{'map':>6}{'unmap':>7}{'MiB mapped':>12}"
-           f"{'MiB unmapped':>14}{'batches':>9}{'ms':>10}"]
+           f"{'MiB unmapped':>14}{'guest map/unmap':>17}{'batches':>9}"
+           f"{'ms':>10}"]
     for r in rows:
+        guest = f"{r['guest_map']}/{r['guest_unmap']}"
         out.append(f"{r['phase']:<16}{r['map']:>6}{r['unmap']:>7}"
                    f"{mib(r['map_bytes']):>12}{mib(r['unmap_bytes']):>14}"
-                   f"{r['batches']:>9}{r['elapsed_ms']:>10.1f}")
+                   f"{guest:>17}{r['batches']:>9}{r['elapsed_ms']:>10.1f}")
     return '\n'.join(out)
 
 

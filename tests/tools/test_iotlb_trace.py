@@ -10,14 +10,20 @@ import iotlb_trace  # noqa: E402
 TRACE = """\
 101@100.000000:vhost_vdpa_set_owner dev: 0x5581 
 0@100.100000:mark phase=start
+101@100.100050:vhost_vdpa_listener_region_add vdpa: 0x55 iova 0x0 llend 0x80000 vaddr: 0x7f00 read-only: 0
 101@100.100100:vhost_vdpa_listener_begin_batch vdpa_shared:0x55 fd: 11 msg_type: 2 type: 5
 101@100.100200:vhost_vdpa_dma_map vdpa_shared:0x55 fd: 11 msg_type: 2 asid: 0 iova: 0x0 size: 0x80000 uaddr: 0x7f00 perm: 0x3 type: 2
+101@100.100250:vhost_vdpa_listener_region_add vdpa: 0x55 iova 0x100000 llend 0x10000000 vaddr: 0x7f10 read-only: 0
 101@100.100300:vhost_vdpa_dma_map vdpa_shared:0x55 fd: 11 msg_type: 2 asid: 0 iova: 0x100000 size: 0xff00000 uaddr: 0x7f10 perm: 0x3 type: 2
+101@100.100350:vhost_vdpa_dev_start dev: 0x5581 started: 1
 101@100.100400:vhost_vdpa_dma_map vdpa_shared:0x55 fd: 11 msg_type: 2 asid: 1 iova: 0x1000 size: 0x1000 uaddr: 0x7f20 perm: 0x1 type: 2
 qemu-system-x86_64: some unrelated message
 0@100.200000:mark phase=reset
+101@100.200050:vhost_vdpa_listener_region_del vdpa: 0x55 iova 0x0 llend 0x7ffff
 101@100.200100:vhost_vdpa_dma_unmap vdpa_shared:0x55 fd: 11 msg_type: 2 asid: 0 iova: 0x0 size: 0x80000 type: 3
+101@100.200150:vhost_vdpa_listener_region_del vdpa: 0x55 iova 0x100000 llend 0xfffffff
 101@100.200200:vhost_vdpa_dma_unmap vdpa_shared:0x55 fd: 11 msg_type: 2 asid: 0 iova: 0x100000 size: 0xff00000 type: 3
+101@100.200300:vhost_vdpa_dma_unmap vdpa_shared:0x55 fd: 11 msg_type: 2 asid: 1 iova: 0x1000 size: 0x1000 type: 3
 0@100.500000:mark phase=end
 """
 
@@ -37,8 +43,15 @@ class IotlbTraceTest(unittest.TestCase):
 
     def test_unmap_counts_and_bytes(self):
         reset = self.rows['reset']
-        self.assertEqual((reset['map'], reset['unmap']), (0, 2))
-        self.assertEqual(reset['unmap_bytes'], 0x80000 + 0xff00000)
+        self.assertEqual((reset['map'], reset['unmap']), (0, 3))
+        self.assertEqual(reset['unmap_bytes'], 0x80000 + 0xff00000 + 0x1000)
+
+    def test_guest_memory_told_apart(self):
+        start, reset = self.rows['start'], self.rows['reset']
+        self.assertEqual((start['guest_map'], start['guest_map_bytes']),
+                         (2, 0x80000 + 0xff00000))
+        self.assertEqual((reset['guest_unmap'], reset['guest_unmap_bytes']),
+                         (2, 0x80000 + 0xff00000))
 
     def test_elapsed_runs_marker_to_marker(self):
         self.assertAlmostEqual(self.rows['reset']['elapsed_ms'], 300.0, places=3)
