@@ -30,6 +30,7 @@ SUITES = {
     'smoke': VM + ['--vdpa', '1', '--timeout', '900', '--'] + TAP + ['tests/smoke'],
     'smoke-upstream-kernel': VM + UPSTREAM_KERNEL + ['--vdpa', '1', '--timeout', '900',
                                                      '--'] + TAP + ['tests/smoke'],
+    'persist': VM + ['--vdpa', '1', '--timeout', '900', '--'] + TAP + ['tests/persist'],
     # vdpa_sim as a set_map parent (its default) and as a dma_map parent
     'kselftest-vhost': VM + ['--vdpa', '1', '--timeout', '900', '--',
                              'kernel/build/kselftest/vhost/vhost_vdpa_iotlb'],

@@ -1,0 +1,65 @@
+"""The SVQ-switch scenario: what a migration start and cancel do to the NIC.
+
+A vhost-vdpa device without dirty page tracking (vdpa_sim_net) is migrated
+through shadow virtqueues (SVQ): QEMU restarts it with shadowed data
+virtqueues when a migration starts, and back without them when it ends or is
+cancelled.  The scenario brings the device up and echoes a frame, starts a
+slow migration to a file (phase svq-on), echoes a frame through SVQ,
+cancels the migration (phase svq-off) and echoes again.
+"""
+
+import os
+import sys
+import tempfile
+import time
+
+from paths import TOP
+from qtest import QTestMachine
+from virtio_net import VirtioNetPCI
+
+sys.path.insert(0, os.path.join(TOP, 'tools'))
+import iotlb_trace  # noqa: E402
+
+NIC_SLOT = 4
+PHASES = ('start', 'svq-on', 'svq-off')
+PAYLOADS = (b'before migration', b'through SVQ', b'after cancel')
+
+
+def wait_migration(qt, states, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        status = qt.qmp('query-migrate').get('status')
+        if status in states:
+            return status
+        if time.monotonic() > deadline:
+            raise AssertionError(f'migration status {status} after {timeout} s, '
+                                 f'expected one of {states}')
+        time.sleep(0.05)
+
+
+def run(vhostdev='/dev/vhost-vdpa-0', mem='256M', netdev_opts='', trace=None):
+    """Run the scenario; return ({phase: counts}, [echoed payload, ...])."""
+    args = ['-M', 'q35', '-m', mem,
+            '-netdev', f'vhost-vdpa,vhostdev={vhostdev},id=n0{netdev_opts}',
+            '-device', f'virtio-net-pci,netdev=n0,id=nic0,addr={NIC_SLOT:02x}.0']
+    echoes = []
+    target = os.path.join(tempfile.mkdtemp(prefix='qvp-mig-'), 'state')
+    with QTestMachine(args, trace=trace) as qt:
+        nic = VirtioNetPCI(qt, NIC_SLOT)
+        qt.mark('start')
+        nic.start()
+        echoes.append(nic.echo(PAYLOADS[0]))
+        # Slow enough to still be running when it is cancelled
+        qt.qmp('migrate-set-parameters', **{'max-bandwidth': 1 << 20})
+        qt.mark('svq-on')
+        qt.qmp('migrate', uri=f'file:{target}')
+        wait_migration(qt, ('active',))
+        echoes.append(nic.echo(PAYLOADS[1]))
+        qt.mark('svq-off')
+        qt.qmp('migrate_cancel')
+        wait_migration(qt, ('cancelled',))
+        echoes.append(nic.echo(PAYLOADS[2]))
+        qt.mark('end')
+    os.unlink(target)
+    phases = {p['phase']: p for p in iotlb_trace.analyse(qt.log_text().splitlines())}
+    return phases, echoes
