@@ -47,7 +47,7 @@ qemu/build/build.ninja: configure-wrapper.sh | qemu/src/.git/applied-series
 	./configure-wrapper.sh
 
 qemu: qemu/build/build.ninja qemu/src/.git/applied-series
-	ninja -C qemu/build qemu-system-x86_64
+	ninja -C qemu/build qemu-system-x86_64 tests/qtest/qos-test
 	sh scripts/link-firmware.sh qemu/build/qemu-bundle/usr/local/share/qemu
 
 kernel/build/.config: kernel/configs/vm.config | kernel/src/.git/applied-series

@@ -21,6 +21,11 @@ VM = [os.path.join(TOP, 'tests', 'vm', 'run')]
 UPSTREAM_KERNEL = ['--kernel', os.path.join(TOP, 'kernel', 'build-upstream', 'arch',
                                             'x86', 'boot', 'bzImage')]
 TAP = ['python3', os.path.join(TOP, 'tests', 'lib', 'tap.py')]
+# QEMU's C qtest of the IOTLB across reset (patches/qemu), persist on/off/auto
+QTEST = ['env', 'QTEST_QEMU_BINARY=qemu/build/qemu-system-x86_64',
+         'qemu/build/tests/qtest/qos-test', '--tap', '-k', '-p',
+         '/x86_64/pc/i440FX-pcihost/pci-bus-pc/pci-bus/virtio-net-pci/'
+         'virtio-net/virtio-net-tests/vhost-vdpa']
 
 SUITES = {
     # name: command
@@ -30,6 +35,9 @@ SUITES = {
     'smoke': VM + ['--vdpa', '1', '--timeout', '900', '--'] + TAP + ['tests/smoke'],
     'smoke-upstream-kernel': VM + UPSTREAM_KERNEL + ['--vdpa', '1', '--timeout', '900',
                                                      '--'] + TAP + ['tests/smoke'],
+    'qtest-vhost-vdpa': VM + ['--vdpa', '1', '--timeout', '900', '--'] + QTEST,
+    'qtest-vhost-vdpa-upstream-kernel': VM + UPSTREAM_KERNEL + ['--vdpa', '1', '--timeout',
+                                                                '900', '--'] + QTEST,
     'persist': VM + ['--vdpa', '1', '--timeout', '900', '--'] + TAP + ['tests/persist'],
     # vdpa_sim as a set_map parent (its default) and as a dma_map parent
     'kselftest-vhost': VM + ['--vdpa', '1', '--timeout', '900', '--',

@@ -1,4 +1,7 @@
-"""Where the fork's build products and the runtime firmware are."""
+"""Where the fork's build products are.
+
+Firmware needs no -L: `make qemu` links Debian's into the build tree
+(scripts/link-firmware.sh)."""
 
 import os
 
@@ -8,7 +11,3 @@ QEMU = os.environ.get('QVP_QEMU',
 BZIMAGE = os.environ.get('QVP_BZIMAGE',
                          os.path.join(TOP, 'kernel', 'build', 'arch', 'x86',
                                       'boot', 'bzImage'))
-# The stripped QEMU tree has no ROMs: Debian's qemu-system-data, seabios and
-# ipxe-qemu (NIC option ROMs).
-FIRMWARE_ARGS = ['-L', '/usr/share/qemu', '-L', '/usr/share/seabios',
-                 '-L', '/usr/lib/ipxe/qemu']

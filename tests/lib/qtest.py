@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import time
 
-from paths import FIRMWARE_ARGS, QEMU
+from paths import QEMU
 
 # Trace events the IOTLB counts and phase analysis read.
 TRACE_EVENTS = ['vhost_vdpa_*']
@@ -38,7 +38,7 @@ class QTestMachine:
                '-msg', 'timestamp=on',
                '-qtest', f'unix:{self.dir}/qtest.sock', '-qtest-log', '/dev/null',
                '-chardev', f'socket,path={self.dir}/qmp.sock,id=qmp',
-               '-mon', 'chardev=qmp,mode=control'] + FIRMWARE_ARGS
+               '-mon', 'chardev=qmp,mode=control']
         for e in events:
             cmd += ['-trace', e]
         self.args = cmd + list(args)

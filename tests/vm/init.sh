@@ -35,9 +35,14 @@ bind_vhost_vdpa() {
 
 i=0
 while [ "$i" -lt "$vdpa_devices" ]; do
-	vdpa dev add name "vdpa$i" mgmtdev vdpasim_net mac "52:54:00:12:34:$((56 + i))" &&
-		bind_vhost_vdpa "vdpa$i" ||
-		echo "init: cannot create vdpa$i"
+	if ! vdpa dev add name "vdpa$i" mgmtdev vdpasim_net \
+			mac "52:54:00:12:34:$((56 + i))" ||
+	   ! bind_vhost_vdpa "vdpa$i"; then
+		# Tests must not skip for want of a device: fail the run
+		echo "init: cannot create vdpa$i" > "$QVP_OUT/output.log"
+		echo 126 > "$QVP_OUT/rc"
+		echo b > /proc/sysrq-trigger
+	fi
 	i=$((i + 1))
 done
 
