@@ -1,0 +1,65 @@
+"""system_reset and memory hotplug with a persistent IOTLB.
+
+Guest memory stays mapped across a whole-machine reset, and hotplugged
+memory is mapped on its own, region by region, without touching the rest.
+"""
+
+import os
+import sys
+import unittest
+
+from paths import TOP
+from qtest import QTestMachine
+from reset_cycle import NIC_SLOT, PAYLOADS
+from virtio_net import VirtioNetPCI
+
+sys.path.insert(0, os.path.join(TOP, 'tools'))
+import iotlb_trace  # noqa: E402
+
+DIMM = 128 << 20
+
+
+def machine(name):
+    trace = os.path.join(os.environ.get('QVP_OUT', '/tmp'), f'{name}.log')
+    args = ['-M', 'q35', '-m', '256M,slots=2,maxmem=1G',
+            '-netdev', 'vhost-vdpa,vhostdev=/dev/vhost-vdpa-0,id=n0,'
+                       'x-iotlb-persist=on',
+            '-device', f'virtio-net-pci,netdev=n0,id=nic0,addr={NIC_SLOT:02x}.0']
+    return QTestMachine(args, trace=trace)
+
+
+def phases(qt):
+    return {p['phase']: p for p in iotlb_trace.analyse(qt.log_text().splitlines())}
+
+
+class MachineEventsTest(unittest.TestCase):
+    def test_system_reset_keeps_guest_memory_mapped(self):
+        with machine('system-reset') as qt:
+            nic = VirtioNetPCI(qt, NIC_SLOT)
+            nic.start()
+            self.assertEqual(nic.echo(PAYLOADS[0]), PAYLOADS[0])
+            qt.mark('system-reset')
+            qt.qmp('system_reset')
+            qt.mark('restart')
+            nic = VirtioNetPCI(qt, NIC_SLOT)      # the BARs were reset too
+            nic.start()
+            self.assertEqual(nic.echo(PAYLOADS[1]), PAYLOADS[1])
+            qt.mark('end')
+        p = phases(qt)
+        for phase in ('system-reset', 'restart'):
+            self.assertEqual((p[phase]['guest_map'], p[phase]['guest_unmap']),
+                             (0, 0), f'guest memory remapped in {phase}')
+
+    def test_hotplugged_memory_mapped_alone(self):
+        with machine('memory-hotplug') as qt:
+            nic = VirtioNetPCI(qt, NIC_SLOT)
+            nic.start()
+            qt.mark('hotplug')
+            qt.qmp('object-add', **{'qom-type': 'memory-backend-ram',
+                                    'id': 'mem1', 'size': DIMM})
+            qt.qmp('device_add', driver='pc-dimm', id='dimm1', memdev='mem1')
+            qt.mark('end')
+            self.assertEqual(nic.echo(PAYLOADS[0]), PAYLOADS[0])
+        hotplug = phases(qt)['hotplug']
+        self.assertEqual((hotplug['guest_map'], hotplug['guest_unmap']), (1, 0))
+        self.assertEqual(hotplug['guest_map_bytes'], DIMM)
