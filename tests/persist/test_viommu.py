@@ -1,0 +1,47 @@
+"""Behind a vIOMMU the IOTLB is not kept across reset.
+
+The device then maps what the guest maps in its IOMMU, and the guest may
+change that while the device is stopped, so a mapping kept across reset
+could outlive the guest's.  The fork drops it at reset as upstream does,
+even with x-iotlb-persist=on, and maps again at the next start.
+"""
+
+import os
+import sys
+import unittest
+
+from paths import TOP
+from qtest import QTestMachine
+from reset_cycle import NIC_SLOT, PAYLOADS
+from virtio_net import VirtioNetPCI
+
+sys.path.insert(0, os.path.join(TOP, 'tools'))
+import iotlb_trace  # noqa: E402
+
+
+class ViommuTest(unittest.TestCase):
+    def test_no_persistence_behind_viommu(self):
+        trace = os.path.join(os.environ.get('QVP_OUT', '/tmp'), 'viommu.log')
+        args = ['-M', 'q35', '-m', '256M', '-device', 'intel-iommu',
+                '-netdev', 'vhost-vdpa,vhostdev=/dev/vhost-vdpa-0,id=n0,'
+                           'x-iotlb-persist=on',
+                '-device', f'virtio-net-pci,netdev=n0,id=nic0,'
+                           f'addr={NIC_SLOT:02x}.0,iommu_platform=on,'
+                           f'disable-legacy=on']
+        with QTestMachine(args, trace=trace) as qt:
+            nic = VirtioNetPCI(qt, NIC_SLOT)
+            qt.mark('start')
+            nic.start(features=(1 << 32) | (1 << 33))  # VERSION_1, ACCESS_PLATFORM
+            self.assertEqual(nic.echo(PAYLOADS[0]), PAYLOADS[0])
+            qt.mark('reset')
+            nic.reset()
+            qt.mark('restart')
+            nic.start(features=(1 << 32) | (1 << 33))
+            self.assertEqual(nic.echo(PAYLOADS[1]), PAYLOADS[1])
+            qt.mark('end')
+        p = {r['phase']: r for r in iotlb_trace.analyse(qt.log_text().splitlines())}
+        self.assertGreater(p['start']['guest_map'], 0,
+                           'the DMA address space was not mapped at start')
+        self.assertEqual(p['reset']['guest_unmap'], p['start']['guest_map'],
+                         'a mapping made through the vIOMMU outlived the reset')
+        self.assertEqual(p['restart']['guest_map'], p['start']['guest_map'])
