@@ -5,6 +5,7 @@
 # vhost_vdpa, runs $QVP_OUT/cmd.sh and records its exit status.
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/tmp QVP_OUT=/tmp/out
+top=$(cd "$(dirname "$0")/../.." && pwd)
 
 mount -t proc proc /proc
 mount -t sysfs sys /sys
@@ -12,9 +13,16 @@ mount -t devtmpfs dev /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
 mount -t tmpfs shm /dev/shm
+# Keep the host's tree reachable under /mnt: the scratch tmpfs below may
+# hide the checkout (a clone in /tmp, say), which is then bound back.
+mount --bind / /mnt
 mount -t tmpfs tmp /tmp
 mount -t tmpfs run /run
 mount -t tmpfs vartmp /var/tmp
+if [ ! -d "$top/tests/vm" ]; then
+	mkdir -p "$top"
+	mount --bind "/mnt$top" "$top"
+fi
 mount -t debugfs debugfs /sys/kernel/debug
 mkdir -p "$QVP_OUT"
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 out "$QVP_OUT"
