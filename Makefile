@@ -15,8 +15,6 @@ KMAKE = $(MAKE) -s -C kernel/src O=$(TOP)/kernel/build CC="$(KCC)" -j$(JOBS)
 export CCACHE_BASEDIR := $(TOP)
 export CCACHE_NOHASHDIR := 1
 
-QEMU := qemu/build/qemu-system-x86_64
-BZIMAGE := kernel/build/arch/x86/boot/bzImage
 DEPS_STAMP := downloads/.deps-installed
 
 .DELETE_ON_ERROR:
