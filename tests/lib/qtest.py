@@ -12,10 +12,14 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
-from paths import QEMU
+from paths import QEMU, TOP
+
+sys.path.insert(0, os.path.join(TOP, 'tools'))
+import iotlb_trace  # noqa: E402
 
 # Trace events the IOTLB counts and phase analysis read.
 TRACE_EVENTS = ['vhost_vdpa_*']
@@ -78,6 +82,11 @@ class QTestMachine:
     def log_text(self):
         with open(self.trace, errors='replace') as f:
             return f.read()
+
+    def phases(self):
+        """IOTLB traffic per trace phase so far: {phase name: counts}."""
+        return {p['phase']: p
+                for p in iotlb_trace.analyse(self.log_text().splitlines())}
 
     # -- qtest protocol ----------------------------------------------------
     def cmd(self, line):

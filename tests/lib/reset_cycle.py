@@ -5,15 +5,9 @@ and echoes again; each step is a trace phase, and the
 IOTLB traffic of each phase is counted with tools/iotlb_trace.py.
 """
 
-import os
-import sys
 
-from paths import TOP
 from qtest import QTestMachine
 from virtio_net import VirtioNetPCI
-
-sys.path.insert(0, os.path.join(TOP, 'tools'))
-import iotlb_trace  # noqa: E402
 
 NIC_SLOT = 4
 PHASES = ('start', 'reset', 'restart')
@@ -38,6 +32,4 @@ def run(vhostdev='/dev/vhost-vdpa-0', mem='256M', netdev_opts='', trace=None):
         nic.start()
         echoes.append(nic.echo(PAYLOADS[1]))
         qt.mark('end')
-    trace_lines = qt.log_text().splitlines()
-    phases = {p['phase']: p for p in iotlb_trace.analyse(trace_lines)}
-    return phases, echoes
+    return qt.phases(), echoes

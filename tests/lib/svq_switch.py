@@ -9,16 +9,11 @@ cancels the migration (phase svq-off) and echoes again.
 """
 
 import os
-import sys
 import tempfile
 import time
 
-from paths import TOP
 from qtest import QTestMachine
 from virtio_net import VirtioNetPCI
-
-sys.path.insert(0, os.path.join(TOP, 'tools'))
-import iotlb_trace  # noqa: E402
 
 NIC_SLOT = 4
 PHASES = ('start', 'svq-on', 'svq-off')
@@ -61,5 +56,4 @@ def run(vhostdev='/dev/vhost-vdpa-0', mem='256M', netdev_opts='', trace=None):
         echoes.append(nic.echo(PAYLOADS[2]))
         qt.mark('end')
     os.unlink(target)
-    phases = {p['phase']: p for p in iotlb_trace.analyse(qt.log_text().splitlines())}
-    return phases, echoes
+    return qt.phases(), echoes

@@ -6,14 +6,9 @@ not contain it; upstream maps it only when the device starts, at switchover.
 """
 
 import os
-import sys
 import unittest
 
-from paths import TOP
 from qtest import QTestMachine
-
-sys.path.insert(0, os.path.join(TOP, 'tools'))
-import iotlb_trace  # noqa: E402
 
 GUEST_MEM = 256 << 20
 
@@ -28,7 +23,7 @@ def incoming_trace(mode):
     with QTestMachine(args, trace=trace) as qt:
         status = qt.qmp('query-status')['status']
         qt.mark('waiting')
-    phases = {p['phase']: p for p in iotlb_trace.analyse(qt.log_text().splitlines())}
+    phases = qt.phases()
     return status, phases['init']
 
 

@@ -5,16 +5,11 @@ memory is mapped on its own, region by region, without touching the rest.
 """
 
 import os
-import sys
 import unittest
 
-from paths import TOP
 from qtest import QTestMachine
 from reset_cycle import NIC_SLOT, PAYLOADS
 from virtio_net import VirtioNetPCI
-
-sys.path.insert(0, os.path.join(TOP, 'tools'))
-import iotlb_trace  # noqa: E402
 
 DIMM = 128 << 20
 
@@ -26,10 +21,6 @@ def machine(name):
                        'x-iotlb-persist=on',
             '-device', f'virtio-net-pci,netdev=n0,id=nic0,addr={NIC_SLOT:02x}.0']
     return QTestMachine(args, trace=trace)
-
-
-def phases(qt):
-    return {p['phase']: p for p in iotlb_trace.analyse(qt.log_text().splitlines())}
 
 
 class MachineEventsTest(unittest.TestCase):
@@ -45,7 +36,7 @@ class MachineEventsTest(unittest.TestCase):
             nic.start()
             self.assertEqual(nic.echo(PAYLOADS[1]), PAYLOADS[1])
             qt.mark('end')
-        p = phases(qt)
+        p = qt.phases()
         for phase in ('system-reset', 'restart'):
             self.assertEqual((p[phase]['guest_map'], p[phase]['guest_unmap']),
                              (0, 0), f'guest memory remapped in {phase}')
@@ -60,6 +51,6 @@ class MachineEventsTest(unittest.TestCase):
             qt.qmp('device_add', driver='pc-dimm', id='dimm1', memdev='mem1')
             qt.mark('end')
             self.assertEqual(nic.echo(PAYLOADS[0]), PAYLOADS[0])
-        hotplug = phases(qt)['hotplug']
+        hotplug = qt.phases()['hotplug']
         self.assertEqual((hotplug['guest_map'], hotplug['guest_unmap']), (1, 0))
         self.assertEqual(hotplug['guest_map_bytes'], DIMM)

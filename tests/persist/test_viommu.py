@@ -7,16 +7,11 @@ even with x-iotlb-persist=on, and maps again at the next start.
 """
 
 import os
-import sys
 import unittest
 
-from paths import TOP
 from qtest import QTestMachine
 from reset_cycle import NIC_SLOT, PAYLOADS
 from virtio_net import VirtioNetPCI
-
-sys.path.insert(0, os.path.join(TOP, 'tools'))
-import iotlb_trace  # noqa: E402
 
 
 class ViommuTest(unittest.TestCase):
@@ -39,7 +34,7 @@ class ViommuTest(unittest.TestCase):
             nic.start(features=(1 << 32) | (1 << 33))
             self.assertEqual(nic.echo(PAYLOADS[1]), PAYLOADS[1])
             qt.mark('end')
-        p = {r['phase']: r for r in iotlb_trace.analyse(qt.log_text().splitlines())}
+        p = qt.phases()
         self.assertGreater(p['start']['guest_map'], 0,
                            'the DMA address space was not mapped at start')
         self.assertEqual(p['reset']['guest_unmap'], p['start']['guest_map'],
