@@ -46,6 +46,7 @@ class QTestMachine:
         for e in events:
             cmd += ['-trace', e]
         self.args = cmd + list(args)
+        open(self.trace, 'w').close()      # a fresh trace per machine
         self._log = open(self.trace, 'a')
         self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
                                      stdout=self._log, stderr=self._log)
