@@ -2,6 +2,7 @@
 #
 #   make            build qemu-system-x86_64 and the test VM kernel
 #   make demo       boot the test VM and show QEMU driving a vhost-vdpa device
+#   make bench      measure reset, SVQ switch and migration, fork vs upstream
 #   make check      run every test suite; ends with "N passed, N failed"
 #   make prepare    install packages, fetch the pinned trees, apply the series
 #   make patches    export commits made in qemu/src and kernel/src to patches/
@@ -18,7 +19,8 @@ export CCACHE_NOHASHDIR := 1
 DEPS_STAMP := downloads/.deps-installed
 
 .DELETE_ON_ERROR:
-.PHONY: all prepare patches qemu kernel kernel-upstream kselftests mlx5-build check demo
+.PHONY: all prepare patches qemu kernel kernel-upstream kselftests mlx5-build check demo \
+	qemu-upstream kernel-debian bench
 
 all: qemu kernel
 
@@ -73,6 +75,33 @@ kernel-upstream: kernel/build-upstream/.config
 	$(MAKE) -s -C kernel/src-upstream O=$(TOP)/kernel/build-upstream \
 		CC="$(KCC)" -j$(JOBS) bzImage
 
+# QEMU without our series (the "upstream" tag: Debian's 10.0.13), for the
+# benchmark; same configure and relative layout as qemu/, so ccache hits.
+qemu-upstream/src/.stamp: qemu/UPSTREAM | qemu/src/.git/applied-series
+	rm -rf qemu-upstream
+	mkdir -p qemu-upstream/src
+	git -C qemu/src archive upstream | tar -xm -C qemu-upstream/src
+	touch $@
+
+qemu-upstream/build/build.ninja: configure-wrapper.sh qemu-upstream/src/.stamp
+	QEMU_DIR=qemu-upstream ./configure-wrapper.sh
+
+qemu-upstream: qemu-upstream/build/build.ninja
+	ninja -C qemu-upstream/build qemu-system-x86_64
+	sh scripts/link-firmware.sh qemu-upstream/build/qemu-bundle/usr/local/share/qemu
+
+# Debian's own 6.12 kernel (upstream Linux's IOTLB_PERSIST) for the benchmark:
+# vdpa_sim built out of tree, an initramfs for its 9p and vDPA modules.
+kernel/build-debian-6.12/initrd.img: scripts/debian-kernel.sh | $(DEPS_STAMP)
+	sh scripts/debian-kernel.sh kernel/build-debian-6.12
+
+kernel-debian: kernel/build-debian-6.12/initrd.img
+
+# Reset, SVQ switch and migration cost against guest memory size, fork and
+# upstream QEMU on each kernel: docs/bench/ (BENCH_RUNS, BENCH_SIZES, BENCH_KERNELS)
+bench: all qemu-upstream kernel-upstream kernel-debian
+	sh tests/bench/run.sh
+
 # Kernel selftests, built against the patched tree's uAPI headers.
 KSELFTESTS := kernel/build/kselftest
 kselftests: kernel
@@ -80,6 +109,10 @@ kselftests: kernel
 	mkdir -p $(KSELFTESTS)/vhost
 	$(MAKE) -s -C kernel/src/tools/testing/selftests/vhost \
 		OUTPUT=$(TOP)/$(KSELFTESTS)/vhost \
+		KHDR_INCLUDES="-isystem $(TOP)/kernel/build/usr/include"
+	mkdir -p $(KSELFTESTS)/vfio
+	$(MAKE) -s -C kernel/src/tools/testing/selftests/vfio \
+		OUTPUT=$(TOP)/$(KSELFTESTS)/vfio \
 		KHDR_INCLUDES="-isystem $(TOP)/kernel/build/usr/include"
 
 # mlx5_vdpa has no hardware here: compile it, with the VM config + mlx5.config.
@@ -94,8 +127,13 @@ mlx5-build: kernel/build-mlx5/.config kernel/src/.git/applied-series
 	$(MAKE) -s -C kernel/src O=$(TOP)/kernel/build-mlx5 CC="$(KCC)" -j$(JOBS) \
 		drivers/vdpa/mlx5/
 
-check: all kselftests kernel-upstream
+# The freestanding test guest booted by the migration scenarios.
+.PHONY: guest
+guest:
+	$(MAKE) -C tests/guest
+
+check: all kselftests kernel-upstream guest
 	python3 tests/run.py $(SUITES)
 
-demo: all
+demo: all guest
 	sh tests/demo.sh

@@ -1,10 +1,13 @@
 #!/bin/sh
 # Configure qemu/src into qemu/build with the fork's defaults.
 # Extra arguments are passed to QEMU's configure after ours, so they win.
+# QEMU_DIR=qemu-upstream configures qemu-upstream/src into qemu-upstream/build
+# (same relative layout, so ccache hits across the two trees).
 set -eu
 top=$(cd "$(dirname "$0")" && pwd)
-mkdir -p "$top/qemu/build"
-cd "$top/qemu/build"
+dir=$top/${QEMU_DIR:-qemu}
+mkdir -p "$dir/build"
+cd "$dir/build"
 
 
 # Debian's ccache masquerade links: a plain compiler path, cached.
@@ -14,7 +17,7 @@ if [ -x /usr/lib/ccache/gcc ]; then
 fi
 
 # shellcheck disable=SC2086
-exec "$top/qemu/src/configure" \
+exec "$dir/src/configure" \
 	--python=/usr/bin/python3 \
 	--target-list=x86_64-softmmu \
 	--disable-docs \

@@ -27,7 +27,8 @@ pkgs="build-essential git ccache ca-certificates wget xz-utils dpkg-dev devscrip
 python3 python3-venv python3-tomli python3-ply python3-git ninja-build meson/bookworm-backports
 pkg-config libglib2.0-dev libpixman-1-dev libslirp-dev libfdt-dev zlib1g-dev
 flex bison bc libelf-dev libssl-dev cpio kmod
-iproute2 qemu-system-data seabios ipxe-qemu"
+iproute2 qemu-system-data seabios ipxe-qemu
+python3-matplotlib"
 
 updated=
 if [ ! -f "$list" ] || [ "$(cat "$list")" != "$want_list" ]; then

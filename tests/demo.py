@@ -1,32 +1,111 @@
 #!/usr/bin/env python3
-"""`make demo`, inside the test VM: our QEMU drives a vhost-vdpa device.
+"""`make demo`, inside the test VM: live-migrate a guest with a vhost-vdpa NIC.
 
-Runs the reset-cycle scenario (tests/lib/reset_cycle.py) on
-/dev/vhost-vdpa-0, once with upstream behaviour (x-iotlb-persist=off) and
-once with the fork's (x-iotlb-persist=on), and prints the IOTLB traffic of
-each phase: what a guest pays in map/unmap messages when its NIC is reset.
+The tiny guest (tests/guest) sends numbered frames through vdpa_sim_net and
+checks every echo, resetting its NIC every RESET_EVERY frames.  It runs on
+/dev/vhost-vdpa-0 and is live-migrated over tcp to a QEMU on
+/dev/vhost-vdpa-1, once with upstream behaviour (x-iotlb-persist=off) and
+once with the fork's; the table sums up what each cost.
 """
 
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), 'lib'))
-import reset_cycle  # noqa: E402
+import migration  # noqa: E402
+from guest_vm import GuestVM  # noqa: E402
 from iotlb_trace import table  # noqa: E402
 
 OUT = os.environ.get('QVP_OUT', '/tmp')
-PHASES = ('init',) + reset_cycle.PHASES + ('end',)
+MEM = '256M'
+RESET_EVERY = 100
+RESETS = 3          # NIC resets counted before the migration
 
-print('qemu-system-x86_64 -M q35 -m 256M -netdev vhost-vdpa on vdpa_sim_net:\n'
-      'init = QEMU start-up, start = first DRIVER_OK + a frame echoed,\n'
-      'reset = device reset, restart = DRIVER_OK + a frame echoed again,\n'
-      'end = QEMU exit.')
-for mode, what in (('off', 'upstream behaviour'), ('on', 'the fork')):
-    trace = os.path.join(OUT, f'demo-trace-{mode}.log')
-    phases, echoes = reset_cycle.run(netdev_opts=f',x-iotlb-persist={mode}',
-                                     trace=trace)
-    intact = sum(e == p for e, p in zip(echoes, reset_cycle.PAYLOADS))
-    print(f'\n== x-iotlb-persist={mode} ({what}); frames echoed intact: '
-          f'{intact} of {len(reset_cycle.PAYLOADS)}; trace: '
-          f'{os.path.basename(trace)}')
-    print(table([phases[p] for p in PHASES if p in phases]))
+
+def wait_resets(vm, above, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        now = vm.counters()
+        if now and now['resets'] > above:
+            return now
+        time.sleep(0.1)
+    raise SystemExit(f'demo: the guest did not reset its NIC: {vm.lines()[-3:]}')
+
+
+def scenario(mode, port):
+    work = os.path.join(OUT, f'demo-{mode}')
+    os.makedirs(work, exist_ok=True)
+    uri = f'tcp:127.0.0.1:{port}'
+    opts = dict(mem=MEM, persist=mode, append=f'reset_every={RESET_EVERY}')
+    src = GuestVM('src', work, '/dev/vhost-vdpa-0', **opts)
+    dst = GuestVM('dst', work, '/dev/vhost-vdpa-1', incoming=uri, **opts)
+    try:
+        src.launch()
+        first = wait_resets(src, 0)
+        src.mark('resets')
+        last = wait_resets(src, first['resets'] + RESETS - 1)
+        src.mark('running')
+        pinned_src = src.pinned_kib()
+        dst.launch()
+        pinned_dst = dst.pinned_kib()
+        migration.start(src, dst, uri)
+        info = migration.finish(src, dst)
+        before = src.counters()
+        after = dst.wait_recv(before['recv'] + 20)
+        sp, dp = src.phases(), dst.phases()
+    finally:
+        for vm in (src, dst):
+            vm.shutdown()
+    return {
+        'resets': last['resets'] - first['resets'], 'reset': sp['resets'],
+        'migrate': sp['migrate'], 'dst_init': dp['init'], 'dst': dp['migrate'],
+        'pinned_src': pinned_src, 'pinned_dst': pinned_dst,
+        'downtime': info['downtime'], 'lost': migration.lost_frames(before, after),
+        'bad': after['corrupt'] + after['ooo'], 'src_phases': sp, 'dst_phases': dp,
+    }
+
+
+def msgs(phase):
+    return f"{phase['guest_map']}/{phase['guest_unmap']}"
+
+
+def main():
+    print(f'qemu-system-x86_64 -M pc -m {MEM} -kernel tests/guest (a tiny guest '
+          f'echoing numbered frames,\nresetting its NIC every {RESET_EVERY} '
+          f'frames) -netdev vhost-vdpa on vdpa_sim_net,\nlive-migrated over tcp '
+          f'to a second QEMU on a second vdpa_sim_net device.\n')
+    results = {}
+    for port, mode in ((47001, 'off'), (47002, 'on')):
+        results[mode] = r = scenario(mode, port)
+        print(f'== x-iotlb-persist={mode}: IOTLB messages per phase, source '
+              f'(traces in out/demo/demo-{mode}/)')
+        print(table([r['src_phases'][p] for p in
+                     ('init', 'resets', 'running', 'migrate', 'after')
+                     if p in r['src_phases']]))
+        print('destination')
+        print(table([r['dst_phases'][p] for p in ('init', 'migrate', 'after')
+                     if p in r['dst_phases']]))
+        print()
+    head = ('', f'guest-memory map/unmap in {RESETS} NIC resets',
+            'at migration: source', 'destination before / at switchover',
+            'pinned before migration, MiB: source / destination',
+            'downtime ms', 'frames lost / corrupt or out of order')
+    rows = [head]
+    for mode, what in (('off', 'upstream (x-iotlb-persist=off)'),
+                       ('on', 'fork (x-iotlb-persist=on)')):
+        r = results[mode]
+        rows.append((what, f"{msgs(r['reset'])} ({r['resets']} resets)",
+                     msgs(r['migrate']), f"{msgs(r['dst_init'])} / {msgs(r['dst'])}",
+                     f"{r['pinned_src'] >> 10} / {r['pinned_dst'] >> 10}",
+                     str(r['downtime']), f"{r['lost']} / {r['bad']}"))
+    print('Summary (map/unmap = IOTLB messages for guest memory):\n')
+    for row in rows:
+        print('| ' + ' | '.join(row) + ' |')
+        if row is head:
+            print('|' + '---|' * len(row))
+    sys.exit(1 if any(r['bad'] for r in results.values()) else 0)
+
+
+if __name__ == '__main__':
+    main()

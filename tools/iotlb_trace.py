@@ -106,6 +106,24 @@ def analyse(lines):
     return [p.as_dict() for p in phases]
 
 
+def with_marks(lines, marks):
+    """Insert phase markers [(unix time, phase), ...] into trace lines.
+
+    For traces a harness cannot append to while QEMU writes them (QEMU's -D
+    file): each marker goes before the first line stamped at or after it.
+    """
+    out = []
+    pending = sorted(marks)
+    for line in lines:
+        m = LINE.match(line.strip())
+        while m and pending and pending[0][0] <= float(m['ts']):
+            ts, phase = pending.pop(0)
+            out.append(f'0@{ts:.6f}:mark phase={phase}')
+        out.append(line)
+    out += [f'0@{ts:.6f}:mark phase={phase}' for ts, phase in pending]
+    return out
+
+
 def mib(n):
     return f'{n / (1 << 20):.1f}'
 

@@ -32,13 +32,14 @@ class QTestError(Exception):
 class QTestMachine:
     """One QEMU process under qtest.  Use as a context manager."""
 
-    def __init__(self, args, trace=None, events=TRACE_EVENTS, timeout=60):
+    def __init__(self, args, trace=None, events=TRACE_EVENTS, timeout=60,
+                 qemu=QEMU):
         self.dir = tempfile.mkdtemp(prefix='qvp-qtest-')
         self.trace = trace or os.path.join(self.dir, 'trace.log')
         self.timeout = timeout
         qtest_sock = self._listen('qtest.sock')
         qmp_sock = self._listen('qmp.sock')
-        cmd = [QEMU, '-accel', 'qtest', '-nodefaults', '-display', 'none',
+        cmd = [qemu, '-accel', 'qtest', '-nodefaults', '-display', 'none',
                '-msg', 'timestamp=on',
                '-qtest', f'unix:{self.dir}/qtest.sock', '-qtest-log', '/dev/null',
                '-chardev', f'socket,path={self.dir}/qmp.sock,id=qmp',
@@ -118,6 +119,10 @@ class QTestMachine:
     def memwrite(self, addr, data):
         if data:
             self.cmd(f'write {addr:#x} {len(data):#x} 0x{data.hex()}')
+
+    def memset(self, addr, size, byte=0):
+        if size:
+            self.cmd(f'memset {addr:#x} {size:#x} {byte:#x}')
 
     def memread(self, addr, size):
         return bytes.fromhex(self.cmd(f'read {addr:#x} {size:#x}')[2:])

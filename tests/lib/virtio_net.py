@@ -51,7 +51,7 @@ class Virtqueue:
         self.buffers = self.used + 0x1000
         self.avail_idx = 0
         self.used_idx = 0
-        qt.memwrite(base, bytes(self.buffers + size * BUF_SIZE - base))
+        qt.memset(base, self.buffers + size * BUF_SIZE - base)
 
     def add(self, slot, data=b'', writable=False):
         """Offer buffer <slot> to the device and kick it."""

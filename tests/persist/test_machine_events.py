@@ -1,7 +1,9 @@
 """system_reset and memory hotplug with a persistent IOTLB.
 
-Guest memory stays mapped across a whole-machine reset, and hotplugged
-memory is mapped on its own, region by region, without touching the rest.
+A whole-machine reset releases guest memory, as upstream does, because the
+firmware that runs next re-lays out low memory (tests/avocado/test_persist.py
+boots real firmware); the NIC's next start maps it once.  Hotplugged memory
+is mapped on its own, region by region, without touching the rest.
 """
 
 import os
@@ -24,7 +26,7 @@ def machine(name):
 
 
 class MachineEventsTest(unittest.TestCase):
-    def test_system_reset_keeps_guest_memory_mapped(self):
+    def test_system_reset_releases_guest_memory(self):
         with machine('system-reset') as qt:
             nic = VirtioNetPCI(qt, NIC_SLOT)
             nic.start()
@@ -37,9 +39,11 @@ class MachineEventsTest(unittest.TestCase):
             self.assertEqual(nic.echo(PAYLOADS[1]), PAYLOADS[1])
             qt.mark('end')
         p = qt.phases()
-        for phase in ('system-reset', 'restart'):
-            self.assertEqual((p[phase]['guest_map'], p[phase]['guest_unmap']),
-                             (0, 0), f'guest memory remapped in {phase}')
+        reset, restart = p['system-reset'], p['restart']
+        self.assertEqual(reset['guest_map'], 0)
+        self.assertGreaterEqual(reset['guest_unmap_bytes'], 256 << 20)
+        self.assertGreaterEqual(restart['guest_map_bytes'], 256 << 20)
+        self.assertEqual(restart['guest_unmap'], 0)
 
     def test_hotplugged_memory_mapped_alone(self):
         with machine('memory-hotplug') as qt:

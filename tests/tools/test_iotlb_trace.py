@@ -57,6 +57,20 @@ class IotlbTraceTest(unittest.TestCase):
         self.assertAlmostEqual(self.rows['reset']['elapsed_ms'], 300.0, places=3)
         self.assertAlmostEqual(self.rows['start']['elapsed_ms'], 100.0, places=3)
 
+    def test_marks_inserted_by_timestamp(self):
+        # The same trace without its markers, given them by time instead
+        bare = [line for line in TRACE.splitlines() if ':mark ' not in line]
+        marks = [(100.5, 'end'), (100.1, 'start'), (100.2, 'reset')]
+        rows = {r['phase']: r for r in
+                iotlb_trace.analyse(iotlb_trace.with_marks(bare, marks))}
+        self.assertEqual(rows, self.rows)
+
+    def test_marks_after_the_last_line_kept(self):
+        lines = iotlb_trace.with_marks(['101@1.0:vhost_vdpa_set_owner'],
+                                       [(2.0, 'late')])
+        self.assertEqual([r['phase'] for r in iotlb_trace.analyse(lines)],
+                         ['init', 'late'])
+
 
 if __name__ == '__main__':
     unittest.main()

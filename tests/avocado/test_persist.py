@@ -1,0 +1,81 @@
+"""What x-iotlb-persist changes at a migration, and migration with SVQ always.
+
+vdpa_sim_net has no dirty page tracking, so QEMU switches the NIC to shadow
+virtqueues when the migration starts.  Upstream (x-iotlb-persist=off) unmaps
+and remaps guest memory at that switch and maps it on the destination only
+at switchover; the fork keeps it mapped and maps the destination first.
+"""
+
+from vdpa_migration import VdpaMigrationTest
+
+MIB = 1 << 20
+
+
+class PersistTest(VdpaMigrationTest):
+    def tcp_migration(self):
+        src, dst, uri = self.tcp_pair()
+        return self.migrate(src, dst, uri)
+
+
+class PersistOnTest(PersistTest):
+    persist = 'on'
+
+    def test_guest_memory_stays_mapped(self):
+        r = self.tcp_migration()
+        self.assertEqual((r['src_migrate_guest_map'], r['src_migrate_guest_unmap']),
+                         (0, 0), 'source remapped guest memory at the SVQ switch')
+        self.assertGreaterEqual(r['dst_init_guest_map_bytes'], 128 * MIB,
+                                'destination did not map guest memory before '
+                                'the migration')
+        # Loading the machine state re-lays out the PC's ROM/PAM window
+        # below 1 MiB; RAM itself is not mapped again
+        self.assertLess(r['dst_migrate_guest_map_bytes'], MIB)
+
+
+class PersistOffTest(PersistTest):
+    persist = 'off'
+
+    def test_upstream_remaps_guest_memory(self):
+        r = self.tcp_migration()
+        self.assertGreater(r['src_migrate_guest_unmap'], 0)
+        self.assertGreater(r['src_migrate_guest_map'], 0)
+        self.assertEqual(r['dst_init_guest_map_bytes'], 0)
+        self.assertGreaterEqual(r['dst_migrate_guest_map_bytes'], 128 * MIB)
+
+
+class SvqAlwaysTest(PersistTest):
+    svq = True
+
+    def test_migrate_with_svq(self):
+        r = self.tcp_migration()
+        self.assertEqual(r['src_migrate_guest_unmap'], 0)
+
+
+class FirmwareTest(VdpaMigrationTest):
+    """SeaBIOS re-lays out memory below 1 MiB (PAM) at every boot, and each
+    change merges or splits the RAM section: guest memory must not be mapped
+    through it, or all of it is unmapped and re-pinned several times."""
+    mem = '256M'
+
+    def assert_mapped_once(self, phase):
+        ram = 256 * MIB
+        self.assertGreaterEqual(phase['guest_map_bytes'], ram)
+        self.assertLess(phase['guest_map_bytes'], ram + MIB,
+                        'guest memory mapped more than once')
+        self.assertLess(phase['guest_unmap_bytes'], MIB,
+                        'guest memory unmapped while the firmware booted')
+
+    def test_boot_maps_guest_memory_once(self):
+        vm = self.running_source()
+        self.assert_mapped_once(vm.phases()['init'])
+
+    def test_system_reset_maps_guest_memory_once(self):
+        vm = self.running_source()
+        vm.mark('system-reset')
+        since = len(vm.lines())
+        vm.cmd('system_reset')
+        vm.wait_recv(5, since=since)          # booted again, NIC back up
+        reset = vm.phases()['system-reset']
+        self.assertGreaterEqual(reset['guest_unmap_bytes'], 256 * MIB)
+        reset['guest_unmap_bytes'] -= 256 * MIB      # the reset's own release
+        self.assert_mapped_once(reset)

@@ -1,0 +1,66 @@
+"""Live migration of the tiny guest between two vhost-vdpa devices.
+
+Used by the migration scenarios (tests/avocado) and `make demo`.  The phases
+recorded on both sides: "init" from launch to the migrate command (on the
+destination that is the incoming set-up), "migrate" to the end of the
+migration, "after" from then on.
+"""
+
+import time
+
+from guest_vm import GuestError
+
+DONE = ('completed', 'failed', 'cancelled')
+
+
+def wait_status(vm, states, timeout=120):
+    """Poll query-migrate until its status is one of states; return it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        info = vm.cmd('query-migrate')
+        if info.get('status') in states:
+            return info
+        if info.get('status') in DONE:
+            raise GuestError(f'{vm.name}: migration {info["status"]} '
+                             f'({info.get("error-desc", "no error given")}), '
+                             f'expected {states}')
+        if time.monotonic() > deadline:
+            raise GuestError(f'{vm.name}: migration still {info.get("status")} '
+                             f'after {timeout} s, expected {states}')
+        time.sleep(0.05)
+
+
+def start(src, dst, uri, bandwidth=None):
+    """Start migrating src to dst (dst may be None: a file target)."""
+    if bandwidth:
+        src.cmd('migrate-set-parameters', **{'max-bandwidth': bandwidth})
+    for vm in (src, dst):
+        if vm:
+            vm.mark('migrate')
+    src.cmd('migrate', uri=uri)
+
+
+def finish(src, dst, timeout=300):
+    """Wait for the migration to complete; return the source's query-migrate."""
+    info = wait_status(src, ('completed',), timeout)
+    if dst:
+        wait_status(dst, ('completed',), timeout)
+    for vm in (src, dst):
+        if vm:
+            vm.mark('after')
+    return info
+
+
+def migrate(src, dst, uri, timeout=300):
+    start(src, dst, uri)
+    return finish(src, dst, timeout)
+
+
+def lost_frames(before, after):
+    """Frames the guest saw lost between two samples of its counters.
+
+    The guest counts a frame lost when its echo is late and takes that back
+    if the echo comes after all: a frame in flight at the switchover can be
+    counted lost on the source and arrive on the destination.
+    """
+    return max(0, after['lost'] - before['lost'])
