@@ -109,6 +109,7 @@ def timed_status_writes(nic):
         write(off, width, val)
         if off == STATUS:
             times.setdefault(val, (issued, time.monotonic()))   # the first
+            times.setdefault('all', []).append((val, issued, time.monotonic()))
     nic._w = w
     return times
 
@@ -141,8 +142,8 @@ def one_run(qemu, size, work):
     payload = b'bench ' + bytes(range(64))
     with Machine(args('/dev/vhost-vdpa-0'), trace=traces['src'], timeout=TIMEOUT,
                  qemu=qemu, events=EVENTS) as src:
+        nic = VirtioNetPCI(src, NIC_SLOT)     # qtest replies: start-up is over
         pins['src_init'] = src.pinned_kib()
-        nic = VirtioNetPCI(src, NIC_SLOT)
         src.mark('start')
         nic.start()
         assert nic.echo(payload) == payload, 'frame not echoed intact'
@@ -157,6 +158,9 @@ def one_run(qemu, size, work):
         # the two status writes alone: QEMU stopping and starting the device
         r['stop_ms'] = ms(status[0][1] - status[0][0])
         r['start_ms'] = ms(status[DRIVER_OK_ALL][1] - status[DRIVER_OK_ALL][0])
+        # the driver's own status 0 before it starts again (a reset too)
+        again = [t for t in status['all'] if t[0] == 0][1:2]
+        r['zero_again_ms'] = ms(again[0][2] - again[0][1]) if again else None
         src.mark('running')
         assert nic.echo(payload) == payload, 'frame not echoed after reset'
 
