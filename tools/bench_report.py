@@ -124,10 +124,10 @@ def tables(cs):
                                    fmt(stat(v, 'setup_ms')),
                                    fmt(stat(v, 'total_ms', 1000), 1)]
                  for k, v in cs.items()])
-    pin = table(keys + ['source in reset', 'source running',
+    pin = table(keys + ['source before DRIVER_OK', 'source in reset', 'source running',
                         'destination waiting', 'destination running'],
                 [key_cols(k, v) + [fmt(stat(v, f'pinned_kib.{p}', 1024)) for p in
-                                   ('src_reset', 'src_running',
+                                   ('src_init', 'src_reset', 'src_running',
                                     'dst_init', 'dst_running')]
                  for k, v in cs.items()])
     return reset, svq, mig, pin
@@ -225,7 +225,7 @@ def sh(*cmd):
         return '?'
 
 
-def setup(systems, seconds):
+def setup(systems, seconds, fork_commit):
     cpu = '?'
     with open('/proc/cpuinfo') as f:
         for line in f:
@@ -233,13 +233,17 @@ def setup(systems, seconds):
                 cpu = line.split(':', 1)[1].strip()
                 break
     lines = [f'- Run on {time.strftime("%F")}, checkout {sh("git", "describe", "--always", "--dirty")}'
-             + (f', `make bench` took {seconds / 60:.0f} min' if seconds else '') + '.',
+             + (f', fork built from qemu/src {fork_commit}' if fork_commit else '')
+             + (f'; the test VM runs took {seconds / 60:.0f} min in all' if seconds else '')
+             + '.',
              f'- Host: {cpu}, {os.cpu_count()} CPUs shared with other work, '
              f'{platform.release()}; the test VM runs under TCG (`-accel tcg,thread=multi '
              f'-smp 2`) in {sh("qemu/build/qemu-system-x86_64", "--version").splitlines()[0]} '
              '(the fork).']
     for s in systems:
-        q = ', '.join(f'{n}: {v}' for n, v in s['qemu'].items())
+        q = ', '.join(f'{n}: {v}' + (f' (built {s["qemu_built"][n]} UTC)'
+                                      if 'qemu_built' in s else '')
+                      for n, v in s['qemu'].items())
         lines.append(f'- Kernel "{s["system"]}": `{s["kernel"]}`, {round(s["vm_mem_kib"] / (1 << 20))} GiB '
                      f'VM, THP `{s["thp"]}`; {s["runs"]} runs of {", ".join(s["sizes"])}; {q}.')
     return '\n'.join(lines)
@@ -248,10 +252,15 @@ def setup(systems, seconds):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--out', default=os.path.join(TOP, 'docs', 'bench'))
-    ap.add_argument('--seconds', type=float, help='how long the run took')
+    ap.add_argument('--seconds', type=float, help='how long the run took '
+                    '(default: the sum of the "seconds" files beside the results)')
+    ap.add_argument('--fork-commit', help='qemu/src commit the fork was built from')
     ap.add_argument('results', nargs='+')
     opts = ap.parse_args()
     systems, runs = load(opts.results)
+    seconds = [os.path.join(os.path.dirname(p), 'seconds') for p in opts.results]
+    if all(os.path.exists(p) for p in seconds):
+        opts.seconds = sum(float(open(p).read()) for p in seconds)
     cs = cells(runs)
     reset, svq, mig, pin = tables(cs)
     failed = [r for r in runs if 'error' in r]
@@ -268,7 +277,7 @@ vrings and CVQ buffers included. "(persist)": the fork acked IOTLB_PERSIST.
 
 ## Setup
 
-{setup(systems, opts.seconds)}
+{setup(systems, opts.seconds, opts.fork_commit)}
 
 ## Targets
 

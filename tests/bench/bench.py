@@ -254,6 +254,8 @@ def main():
             'thp': read('/sys/kernel/mm/transparent_hugepage/enabled'),
             'vm_mem_kib': int(read('/proc/meminfo').split()[1]),
             'qemu': {n: qemu_version(p) for n, p in qemus.items()},
+            'qemu_built': {n: time.strftime('%F %T', time.gmtime(os.stat(p).st_mtime))
+                           for n, p in qemus.items()},
             'sizes': sizes, 'runs': opts.runs, 'date': time.strftime('%F %T %z')}
     total = len(sizes) * opts.runs * len(qemus)
     done = failed = 0
