@@ -30,6 +30,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
+import procfs  # noqa: E402
 from qtest import TRACE_EVENTS, QTestMachine  # noqa: E402
 from virtio_net import STATUS, VirtioNetPCI  # noqa: E402
 
@@ -55,11 +56,7 @@ class Machine(QTestMachine):
         raise RuntimeError(f'no downtime checkpoint {name} in the trace')
 
     def pinned_kib(self):
-        with open(f'/proc/{self.proc.pid}/status') as f:
-            for line in f:
-                if line.startswith('VmPin:'):
-                    return int(line.split()[1])
-        return 0
+        return procfs.pinned_kib(self.proc.pid)
 
     def wait(self, what, check, timeout=TIMEOUT):
         deadline = time.monotonic() + timeout

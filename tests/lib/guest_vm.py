@@ -12,6 +12,7 @@ import sys
 import time
 
 from paths import QEMU, TOP
+import procfs
 
 sys.path.insert(0, os.path.join(TOP, 'qemu', 'src', 'python'))
 sys.path.insert(0, os.path.join(TOP, 'tools'))
@@ -109,12 +110,7 @@ class GuestVM:
 
     # -- what the host sees --------------------------------------------------
     def pinned_kib(self):
-        """VmPin of the QEMU process: the pages vhost-vdpa pinned."""
-        with open(f'/proc/{self.vm.get_pid()}/status') as f:
-            for line in f:
-                if line.startswith('VmPin:'):
-                    return int(line.split()[1])
-        return 0
+        return procfs.pinned_kib(self.vm.get_pid())
 
     def phases(self):
         """IOTLB traffic per phase (see mark()): {phase: counts}."""
