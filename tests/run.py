@@ -56,7 +56,7 @@ SUITES = {
                                       'kernel/build/kselftest/vfio/vfio_cache_inv'],
     # QEMU's intel-iommu passes a guest's PASID-based IOTLB invalidations on
     # to VFIO_IOMMU_CACHE_INVALIDATE (L1 trace, then L0's); without the
-    # kernel's support it warns once and keeps running
+    # kernel's support it reports that at most once a second and keeps running
     'viommu-cache-inv': VM + ['--viommu', '--vdpa', '0', '--timeout', '900', '--']
     + TAP + ['tests/viommu'],
     # (second level in L0: stock 6.1 WARNs on unaligned first-level flushes)

@@ -3,7 +3,9 @@
 Runs in the test VM booted with --viommu: the VM's kernel drives an
 emulated VT-d (L0 QEMU, first-level translation) and QEMU's edu device,
 which this test binds to vfio-pci.  Our QEMU (L1) assigns edu to a qtest
-machine behind its own emulated VT-d in scalable mode; the test programs
+machine behind its own emulated VT-d in scalable mode; the test writes
+the root, context and PASID tables that put edu in guest domain DOMAIN
+with RID2PASID as its PASID for requests without PASID, then programs
 that vIOMMU's invalidation queue with PASID-selective and
 page-selective-within-PASID IOTLB invalidation descriptors, as a guest
 driver would, and follows each one down the chain:
@@ -13,9 +15,12 @@ driver would, and follows each one down the chain:
   -> the VM kernel's intel-iommu driver -> L0's VT-d
      (vtd_inv_desc_iotlb_pasid / _pasid_pages in $QVP_OUT/l0-trace.log)
 
+The host attaches edu's domain to its requests without PASID only, so a
+descriptor for another PASID or another domain is not propagated.
+
 QVP_CACHE_INV=unsupported (a kernel without VFIO_IOMMU_CACHE_INVALIDATE)
-checks the other side: QEMU warns once, sends nothing to the host, and the
-machine keeps running.
+checks the other side: QEMU reports the failure at most once a second,
+sends nothing to the host, and the machine keeps running.
 """
 
 import glob
@@ -30,16 +35,25 @@ EDU = ('0x1234', '0x11e8')
 SUPPORTED = os.environ.get('QVP_CACHE_INV', 'supported') == 'supported'
 L0_TRACE = os.path.join(os.environ.get('QVP_OUT', '/tmp'), 'l0-trace.log')
 EVENTS = ['vtd_piotlb_propagate*', 'vfio_container_cache_invalidate',
-          'vfio_legacy_setup_cache_inv', 'vtd_inv_desc_iotlb_pasid*']
+          'vfio_legacy_probe_cache_inv', 'vtd_inv_desc_iotlb_pasid*']
 
 # VT-d registers (q35: at 0xfed90000) and what is written to them
 DMAR = 0xfed90000
-GCMD, GSTS, FSTS, IQH, IQT, IQA = 0x18, 0x1c, 0x34, 0x80, 0x88, 0x90
+GCMD, GSTS, RTADDR, FSTS, IQH, IQT, IQA = 0x18, 0x1c, 0x20, 0x34, 0x80, 0x88, 0x90
 GCMD_QIE = 1 << 26
+GCMD_SRTP = 1 << 30
+RTADDR_SMT = 1 << 10        # scalable-mode root table
 FSTS_IQE = 1 << 4
 IQA_DW = 1 << 11            # 256-bit descriptors (scalable mode)
 QUEUE = 0x200000            # the invalidation queue, in guest memory
 DESC_SIZE = 32
+
+# Scalable-mode translation structures (VT-d 9.4, 9.5, 9.6), in guest memory
+ROOT = 0x210000             # root table: bus 0 -> CONTEXT
+CONTEXT = 0x211000          # lower context table: devfn 0-127 -> PASID_DIR
+PASID_DIR = 0x212000        # PASID directory: 64 PASIDs per entry
+PASID_TABLE = 0x21a000      # the PASID table of RID2PASID
+PGTT_PT = 4 << 6            # PASID entry: pass-through
 
 # PASID-based IOTLB invalidation descriptor (VT-d 6.5.2.4)
 PIOTLB = 0x6
@@ -47,11 +61,13 @@ G_PASID, G_PSI = 2, 3       # all in PASID, page-selective within PASID
 
 # Distinctive values, to find each request at every level
 DOMAIN = 0x2a
-PASID_ALL = 0x5a5a5
-PASID_PSI = 0x3c3c3
+RID2PASID = 0x3c3           # the PASID of edu's requests without PASID
+OTHER_PASID = 0x5a5a5
+HOST_RID2PASID = 0          # the VM kernel's (Linux 6.1's PASID_RID2PASID)
 PSI_ADDR, PSI_AM = 0x7e5a000000, 3          # 8 pages of 4 KiB
 PSI_SIZE = 4096 << PSI_AM
 L0_WAIT = 60                # seconds for the VM kernel's descriptors to show
+REPORT_INTERVAL = 1         # s: QEMU reports a failed propagation at most this often
 
 
 def edu_bdf():
@@ -91,22 +107,42 @@ def piotlb_psi(domain, pasid, addr, am, ih):
             addr | ih << 6 | am)
 
 
+def le64(*vals):
+    return b''.join(v.to_bytes(8, 'little') for v in vals)
+
+
 class VTd:
     """The invalidation queue of the machine's VT-d, driven as a guest would."""
 
     def __init__(self, qt):
         self.qt = qt
         self.tail = 0
+        self.set_up_tables()
         qt.memwrite(QUEUE, bytes(4096))
         qt.write(DMAR + IQA, 8, QUEUE | IQA_DW)     # 128 descriptors
         qt.write(DMAR + GCMD, 4, GCMD_QIE)
         if not qt.read(DMAR + GSTS, 4) & GCMD_QIE:
             raise AssertionError('queued invalidation did not get enabled')
 
+    def set_up_tables(self):
+        """Every device on bus 0 in DOMAIN, with RID2PASID, pass-through."""
+        qt = self.qt
+        qt.memwrite(ROOT, le64(CONTEXT | 1, 0) + bytes(4096 - 16))
+        qt.memwrite(CONTEXT, le64(PASID_DIR | 1, RID2PASID, 0, 0) * 128)
+        qt.memwrite(PASID_DIR, bytes(0x8000))
+        qt.memwrite(PASID_DIR + (RID2PASID >> 6) * 8, le64(PASID_TABLE | 1))
+        entry = le64(PGTT_PT | 1, DOMAIN, 0, 0, 0, 0, 0, 0)
+        qt.memwrite(PASID_TABLE, bytes(4096))
+        qt.memwrite(PASID_TABLE + (RID2PASID & 0x3f) * 64, entry)
+        qt.write(DMAR + RTADDR, 8, ROOT | RTADDR_SMT)
+        qt.write(DMAR + GCMD, 4, GCMD_SRTP)
+        if not qt.read(DMAR + GSTS, 4) & GCMD_SRTP:
+            raise AssertionError('the root table pointer was not latched')
+
     def submit(self, desc):
         """Queue one descriptor and let the vIOMMU process it."""
         lo, hi = desc
-        data = b''.join(v.to_bytes(8, 'little') for v in (lo, hi, 0, 0))
+        data = le64(lo, hi, 0, 0)
         self.qt.memwrite(QUEUE + self.tail * DESC_SIZE, data)
         self.tail += 1
         self.qt.write(DMAR + IQT, 8, self.tail * DESC_SIZE)
@@ -125,19 +161,28 @@ def machine(name, bdf):
     return QTestMachine(args, trace=trace, events=EVENTS)
 
 
-def l0_trace():
+def l0_trace(start=0):
+    """L0's trace from byte offset start."""
     try:
-        with open(L0_TRACE, errors='replace') as f:
-            return f.read()
+        with open(L0_TRACE, 'rb') as f:
+            f.seek(start)
+            return f.read().decode(errors='replace')
     except FileNotFoundError:
         return ''
 
 
-def wait_l0(pattern, what):
-    """Wait for pattern in L0's trace; return the match."""
+def l0_size():
+    try:
+        return os.path.getsize(L0_TRACE)
+    except FileNotFoundError:
+        return 0
+
+
+def wait_l0(pattern, what, start=0):
+    """Wait for pattern in L0's trace past start; return the match."""
     deadline = time.monotonic() + L0_WAIT
     while True:
-        m = re.search(pattern, l0_trace())
+        m = re.search(pattern, l0_trace(start))
         if m or time.monotonic() > deadline:
             break
         time.sleep(1)
@@ -153,68 +198,94 @@ class CacheInvalidateTest(unittest.TestCase):
         cls.bdf = edu_bdf()
         cls.group = bind_vfio(cls.bdf)
 
-    def run_guest(self, name, descs):
-        """Submit descs in a fresh machine; return its trace text."""
+    def run_guest(self, name, descs, then=None):
+        """Submit descs in a fresh machine, call then(l0_start) while it
+        still runs (the VM kernel's own invalidations when QEMU exits must
+        not be mistaken for ours); return its trace text."""
         with machine(name, self.bdf) as qt:
             vtd = VTd(qt)
+            start = l0_size()
             for d in descs:
+                if d == 'pause':
+                    time.sleep(REPORT_INTERVAL + 0.5)
+                    continue
                 vtd.submit(d)
             self.assertEqual(qt.qmp('query-status')['status'], 'running')
+            if then:
+                then(start)
         return qt.log_text()
 
     @unittest.skipUnless(SUPPORTED, 'the kernel lacks VFIO_IOMMU_CACHE_INV')
     def test_pasid_selective(self):
+        def l0(start):
+            # the VM kernel invalidated its RID2PASID of edu's domain
+            wait_l0(rf'vtd_inv_desc_iotlb_pasid .*pasid {HOST_RID2PASID:#x}\b',
+                    'a PASID-based IOTLB invalidation of the host RID2PASID',
+                    start)
         log = self.run_guest('cache-inv-pasid',
-                             [piotlb_pasid(DOMAIN, PASID_ALL)])
-        self.assertRegex(log, r'vfio_legacy_setup_cache_inv .*VFIO_IOMMU_CACHE_INV 1',
+                             [piotlb_pasid(DOMAIN, RID2PASID)], l0)
+        self.assertRegex(log, r'vfio_legacy_probe_cache_inv .*VFIO_IOMMU_CACHE_INV 1',
                          'the container does not support cache invalidation')
         self.assertRegex(log, rf'vtd_piotlb_propagate {self.bdf}: domain '
-                              rf'{DOMAIN:#x} pasid {PASID_ALL:#x} granularity 1')
-        self.assertRegex(log, rf'vfio_container_cache_invalidate .* cache 0x1 '
-                              rf'granularity 1 pasid {PASID_ALL:#x} .* ret 0\b',
+                              rf'{DOMAIN:#x} pasid {RID2PASID:#x} granularity 0 ')
+        self.assertRegex(log, r'vfio_container_cache_invalidate .* cache 0x1 '
+                              r'granularity 0 pasid 0x0 .* done 1 ret 0\b',
                          'VFIO_IOMMU_CACHE_INVALIDATE did not succeed')
         self.assertNotIn('does not support cache invalidation', log)
-        # the VM's kernel invalidated that PASID on L0's VT-d
-        wait_l0(rf'vtd_inv_desc_iotlb_pasid .*pasid {PASID_ALL:#x}\b',
-                f'a PASID-based IOTLB invalidation of PASID {PASID_ALL:#x}')
 
     @unittest.skipUnless(SUPPORTED, 'the kernel lacks VFIO_IOMMU_CACHE_INV')
     def test_page_selective_within_pasid(self):
+        def l0(start):
+            wait_l0(rf'vtd_inv_desc_iotlb_pasid_pages .*addr {PSI_ADDR:#x} '
+                    rf'mask {PSI_AM:#x} pasid {HOST_RID2PASID:#x}\b',
+                    f'a page-selective invalidation of {PSI_ADDR:#x} '
+                    f'(mask {PSI_AM}) of the host RID2PASID', start)
+            # IH (leaf only) went down as IOMMU_INV_ADDR_FLAGS_LEAF and back
+            raw = f'p-iotlb high {PSI_ADDR | 1 << 6 | PSI_AM:#x}'
+            self.assertIn(raw, l0_trace(start),
+                          'the invalidation hint was lost on the way')
         log = self.run_guest('cache-inv-psi',
-                             [piotlb_psi(DOMAIN, PASID_PSI, PSI_ADDR, PSI_AM,
-                                         ih=1)])
+                             [piotlb_psi(DOMAIN, RID2PASID, PSI_ADDR, PSI_AM,
+                                         ih=1)], l0)
         self.assertRegex(log, rf'vtd_piotlb_propagate {self.bdf}: domain '
-                              rf'{DOMAIN:#x} pasid {PASID_PSI:#x} granularity 2 '
+                              rf'{DOMAIN:#x} pasid {RID2PASID:#x} granularity 2 '
                               rf'addr {PSI_ADDR:#x} size {PSI_SIZE:#x}')
         self.assertRegex(log, rf'vfio_container_cache_invalidate .* cache 0x1 '
-                              rf'granularity 2 pasid {PASID_PSI:#x} addr '
+                              rf'granularity 2 pasid 0x0 addr '
                               rf'{PSI_ADDR:#x} granule_size {PSI_SIZE:#x} '
-                              rf'nb_granules 1 ret 0\b',
+                              rf'nb_granules 1 done 1 ret 0\b',
                          'VFIO_IOMMU_CACHE_INVALIDATE did not succeed')
-        wait_l0(rf'vtd_inv_desc_iotlb_pasid_pages .*addr {PSI_ADDR:#x} '
-                    rf'mask {PSI_AM:#x} pasid {PASID_PSI:#x}\b',
-                    f'a page-selective invalidation of {PSI_ADDR:#x} '
-                    f'(mask {PSI_AM}) in PASID {PASID_PSI:#x}')
-        # IH (leaf only) went down as IOMMU_INV_ADDR_FLAGS_LEAF and back up
-        raw = f'p-iotlb high {PSI_ADDR | 1 << 6 | PSI_AM:#x}'
-        self.assertIn(raw, l0_trace(),
-                      'the invalidation hint was lost on the way')
+
+    def test_not_the_device_not_propagated(self):
+        """Another PASID or another domain: nothing of it is on the host."""
+        descs = [piotlb_pasid(DOMAIN, OTHER_PASID),
+                 piotlb_psi(DOMAIN + 1, RID2PASID, PSI_ADDR, PSI_AM, ih=0)]
+        log = self.run_guest('cache-inv-skip', descs)
+        self.assertEqual(len(re.findall(rf'vtd_piotlb_propagate_skip '
+                                        rf'{self.bdf}:', log)), len(descs))
+        self.assertNotIn('vfio_container_cache_invalidate', log)
+        self.assertNotIn('does not support cache invalidation', log)
 
     @unittest.skipIf(SUPPORTED, 'the kernel supports VFIO_IOMMU_CACHE_INV')
-    def test_unsupported_host_warns_once(self):
-        descs = [piotlb_pasid(DOMAIN, PASID_ALL),
-                 piotlb_psi(DOMAIN, PASID_PSI, PSI_ADDR, PSI_AM, ih=0),
-                 piotlb_pasid(DOMAIN, PASID_ALL)]
+    def test_unsupported_host_reported_rate_limited(self):
+        descs = [piotlb_pasid(DOMAIN, RID2PASID),
+                 piotlb_psi(DOMAIN, RID2PASID, PSI_ADDR, PSI_AM, ih=0),
+                 piotlb_pasid(DOMAIN, RID2PASID),
+                 'pause',
+                 piotlb_pasid(DOMAIN, RID2PASID)]
+        start = l0_size()
         log = self.run_guest('cache-inv-unsupported', descs)
-        self.assertRegex(log, r'vfio_legacy_setup_cache_inv .*VFIO_IOMMU_CACHE_INV 0')
+        self.assertRegex(log, r'vfio_legacy_probe_cache_inv .*VFIO_IOMMU_CACHE_INV 0')
         self.assertEqual(len(re.findall(rf'vtd_piotlb_propagate_unsupported '
-                                        rf'{self.bdf}:', log)), len(descs))
-        warnings = re.findall(r'warning: .*does not support cache invalidation',
-                              log)
-        self.assertEqual(len(warnings), 1, f'expected one warning: {warnings}')
+                                        rf'{self.bdf}:', log)), 4)
+        errors = re.findall(r'does not support cache invalidation', log)
+        self.assertEqual(len(errors), 2,
+                         'expected the first failure reported, the next two '
+                         f'suppressed, and the one after a pause: {errors}')
+        self.assertIn('2 earlier failure(s) not reported', log)
         self.assertNotIn('vfio_container_cache_invalidate', log,
                          'a request was sent to a host without support')
-        self.assertNotRegex(l0_trace(), rf'pasid ({PASID_ALL:#x}|{PASID_PSI:#x})\b')
+        self.assertNotRegex(l0_trace(start), rf'addr {PSI_ADDR:#x}\b')
 
 
 if __name__ == '__main__':
