@@ -21,6 +21,8 @@ VM = [os.path.join(TOP, 'tests', 'vm', 'run')]
 UPSTREAM_KERNEL = ['--kernel', os.path.join(TOP, 'kernel', 'build-upstream', 'arch',
                                             'x86', 'boot', 'bzImage')]
 TAP = ['python3', os.path.join(TOP, 'tests', 'lib', 'tap.py')]
+# A second edu device in the test VM: two VFIO groups behind one IOMMU
+EDU2 = ['--qemu-arg=-device', '--qemu-arg=edu']
 # QEMU's C qtest of the IOTLB across reset (patches/qemu), persist on/off/auto
 QTEST = ['env', 'QTEST_QEMU_BINARY=qemu/build/qemu-system-x86_64',
          'qemu/build/tests/qtest/qos-test', '--tap', '-k', '-p',
@@ -50,15 +52,14 @@ SUITES = {
                                      'kernel/build/kselftest/vhost/vhost_vdpa_iotlb'],
     # VFIO_IOMMU_CACHE_INVALIDATE on QEMU's VT-d (first level) with an edu
     # device; descriptors checked in L0's trace
-    'kselftest-vfio-cache-inv': VM + ['--viommu', '--vdpa', '0', '--timeout', '900',
-                                      '--', 'sh', '-c', 'VFIO_IOMMU_TRACE='
-                                      '$QVP_OUT/l0-trace.log exec '
-                                      'kernel/build/kselftest/vfio/vfio_cache_inv'],
+    'kselftest-vfio-cache-inv': VM + ['--viommu', '--vdpa', '0', '--timeout', '900']
+    + EDU2 + ['--', 'sh', '-c', 'VFIO_IOMMU_TRACE=$QVP_OUT/l0-trace.log exec '
+              'kernel/build/kselftest/vfio/vfio_cache_inv'],
     # QEMU's intel-iommu passes a guest's PASID-based IOTLB invalidations on
     # to VFIO_IOMMU_CACHE_INVALIDATE (L1 trace, then L0's); without the
     # kernel's support it reports that at most once a second and keeps running
-    'viommu-cache-inv': VM + ['--viommu', '--vdpa', '0', '--timeout', '900', '--']
-    + TAP + ['tests/viommu'],
+    'viommu-cache-inv': VM + ['--viommu', '--vdpa', '0', '--timeout', '900']
+    + EDU2 + ['--'] + TAP + ['tests/viommu'],
     # (second level in L0: stock 6.1 WARNs on unaligned first-level flushes)
     'viommu-cache-inv-upstream-kernel': VM + UPSTREAM_KERNEL + [
         '--viommu', 'second', '--vdpa', '0', '--timeout', '900', '--',

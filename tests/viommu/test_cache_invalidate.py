@@ -70,12 +70,16 @@ L0_WAIT = 60                # seconds for the VM kernel's descriptors to show
 REPORT_INTERVAL = 1         # s: QEMU reports a failed propagation at most this often
 
 
-def edu_bdf():
-    for dev in glob.glob('/sys/bus/pci/devices/*'):
+def edu_bdfs():
+    """Every edu device, in bus order."""
+    found = []
+    for dev in sorted(glob.glob('/sys/bus/pci/devices/*')):
         with open(f'{dev}/vendor') as v, open(f'{dev}/device') as d:
             if (v.read().strip(), d.read().strip()) == EDU:
-                return os.path.basename(dev)
-    raise unittest.SkipTest('no edu device: run the VM with --viommu')
+                found.append(os.path.basename(dev))
+    if not found:
+        raise unittest.SkipTest('no edu device: run the VM with --viommu')
+    return found
 
 
 def bind_vfio(bdf):
@@ -153,11 +157,12 @@ class VTd:
                                  f'(IQH {head}, IQT {self.tail})')
 
 
-def machine(name, bdf):
+def machine(name, bdfs):
     trace = os.path.join(os.environ.get('QVP_OUT', '/tmp'), f'{name}.log')
     args = ['-M', 'q35', '-m', '128M',
-            '-device', 'intel-iommu,x-scalable-mode=on,caching-mode=on,aw-bits=39',
-            '-device', f'vfio-pci,host={bdf},id=hostdev0']
+            '-device', 'intel-iommu,x-scalable-mode=on,caching-mode=on,aw-bits=39']
+    for i, bdf in enumerate(bdfs):
+        args += ['-device', f'vfio-pci,host={bdf},id=hostdev{i}']
     return QTestMachine(args, trace=trace, events=EVENTS)
 
 
@@ -195,14 +200,17 @@ def wait_l0(pattern, what, start=0):
 class CacheInvalidateTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.bdf = edu_bdf()
-        cls.group = bind_vfio(cls.bdf)
+        cls.bdfs = edu_bdfs()
+        cls.bdf = cls.bdfs[0]
+        for bdf in cls.bdfs:
+            bind_vfio(bdf)
 
-    def run_guest(self, name, descs, then=None):
-        """Submit descs in a fresh machine, call then(l0_start) while it
-        still runs (the VM kernel's own invalidations when QEMU exits must
-        not be mistaken for ours); return its trace text."""
-        with machine(name, self.bdf) as qt:
+    def run_guest(self, name, descs, then=None, bdfs=None):
+        """Submit descs in a fresh machine (assigned: bdfs, or the first edu),
+        call then(l0_start) while it still runs (the VM kernel's own
+        invalidations when QEMU exits must not be mistaken for ours); return
+        its trace text."""
+        with machine(name, bdfs or [self.bdf]) as qt:
             vtd = VTd(qt)
             start = l0_size()
             for d in descs:
@@ -255,6 +263,25 @@ class CacheInvalidateTest(unittest.TestCase):
                               rf'{PSI_ADDR:#x} granule_size {PSI_SIZE:#x} '
                               rf'nb_granules 1 done 1 ret 0\b',
                          'VFIO_IOMMU_CACHE_INVALIDATE did not succeed')
+
+    @unittest.skipUnless(SUPPORTED, 'the kernel lacks VFIO_IOMMU_CACHE_INV')
+    def test_two_devices_each_container_once(self):
+        """Behind the vIOMMU each assigned device has its own address space,
+        so its own container: each container gets each request once."""
+        if len(self.bdfs) < 2:
+            self.skipTest('one edu device: run the VM with a second one')
+        descs = [piotlb_pasid(DOMAIN, RID2PASID),
+                 piotlb_psi(DOMAIN, RID2PASID, PSI_ADDR, PSI_AM, ih=0)]
+        log = self.run_guest('cache-inv-two', descs, bdfs=self.bdfs[:2])
+        probed = re.findall(r'vfio_legacy_probe_cache_inv container->fd=(\d+) '
+                            r'VFIO_IOMMU_CACHE_INV 1', log)
+        self.assertEqual(len(set(probed)), 2, f'containers probed: {probed}')
+        sent = re.findall(r'vfio_container_cache_invalidate container->fd=(\d+) '
+                          r'.* done 1 ret 0\b', log)
+        for fd in set(probed):
+            self.assertEqual(sent.count(fd), len(descs),
+                             f'container fd {fd}: expected one request per '
+                             f'descriptor, sent {sent}')
 
     def test_not_the_device_not_propagated(self):
         """Another PASID or another domain: nothing of it is on the host."""
