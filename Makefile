@@ -6,10 +6,16 @@
 #   make check      run every test suite; ends with "N passed, N failed"
 #   make prepare    install packages, fetch the pinned trees, apply the series
 #   make patches    export commits made in qemu/src and kernel/src to patches/
+#   make deb        Debian packages: QEMU and the vDPA modules (DKMS), in out/deb
+#   make check-deb  test them as installed, on Debian's stock 6.1 kernel
+#   make install    qemu-system-x86_64 into $(DESTDIR)$(PREFIX) (/usr/local)
 
 TOP := $(CURDIR)
 JOBS ?= $(shell nproc)
-KCC := $(if $(wildcard /usr/lib/ccache/gcc),ccache gcc,gcc)
+# Decided when a recipe runs, after install-deps: fixed at parse time, a
+# fresh machine's first make builds the kernel without ccache and the next
+# make rebuilds all of it because the command line changed.
+KCC = $(shell [ -x /usr/lib/ccache/gcc ] && echo ccache gcc || echo gcc)
 KMAKE = $(MAKE) -s -C kernel/src O=$(TOP)/kernel/build CC="$(KCC)" -j$(JOBS)
 
 # ccache hits across clones of this repository (CI builds in a fresh one)
@@ -20,7 +26,7 @@ DEPS_STAMP := downloads/.deps-installed
 
 .DELETE_ON_ERROR:
 .PHONY: all prepare patches qemu kernel kernel-upstream kselftests mlx5-build check demo \
-	qemu-upstream kernel-debian bench
+	qemu-upstream kernel-debian bench deb qemu-deb kernel-debian-6.1 check-deb install
 
 all: qemu kernel
 
@@ -132,8 +138,64 @@ mlx5-build: kernel/build-mlx5/.config kernel/src/.git/applied-series
 guest:
 	$(MAKE) -C tests/guest
 
-check: all kselftests kernel-upstream guest
+check: all kselftests kernel-upstream guest deb kernel-debian-6.1
 	python3 tests/run.py $(SUITES)
 
 demo: all guest
 	sh tests/demo.sh
+
+# Debian packages.  QEMU is configured for /usr as Debian's qemu-system-x86
+# is (firmware from seabios, ipxe-qemu, qemu-system-data) in qemu-deb/, from
+# the "upstream" tag + patches/qemu; same relative layout as qemu/, so ccache
+# hits.  The DKMS package takes its sources from the "upstream" tag +
+# patches/kernel.  Both: packaging/, scripts/deb-*.sh.
+DEB_OUT := out/deb
+QEMU_DEB_CONFIG := --prefix=/usr --sysconfdir=/etc --localstatedir=/var \
+	--libexecdir=/usr/lib/qemu \
+	--firmwarepath=/usr/share/qemu:/usr/share/seabios:/usr/lib/ipxe/qemu
+
+qemu-deb/src/.stamp: qemu/UPSTREAM patches/qemu/series $(wildcard patches/qemu/*.patch) \
+		scripts/series-tree.sh | qemu/src/.git/applied-series
+	sh scripts/series-tree.sh qemu qemu-deb/src
+	touch $@
+
+qemu-deb/build/build.ninja: configure-wrapper.sh | qemu-deb/src/.stamp
+	QEMU_DIR=qemu-deb ./configure-wrapper.sh $(QEMU_DEB_CONFIG)
+
+qemu-deb: qemu-deb/build/build.ninja qemu-deb/src/.stamp
+	nice ninja -C qemu-deb/build qemu-system-x86_64
+
+$(DEB_OUT)/qemu.stamp: qemu-deb packaging/qemu/* scripts/deb-qemu.sh scripts/deb-common.sh
+	sh scripts/deb-qemu.sh qemu-deb/build $(DEB_OUT)
+	touch $@
+
+$(DEB_OUT)/dkms.stamp: packaging/dkms/* scripts/deb-dkms.sh scripts/deb-common.sh \
+		scripts/series-tree.sh kernel/UPSTREAM patches/kernel/series \
+		$(wildcard patches/kernel/*.patch) | kernel/src/.git/applied-series
+	sh scripts/deb-dkms.sh $(DEB_OUT)
+	touch $@
+
+deb: $(DEB_OUT)/qemu.stamp $(DEB_OUT)/dkms.stamp
+	lintian --info --pedantic --fail-on error,warning $(DEB_OUT)/*.deb
+
+# Debian's stock 6.1 kernel with the DKMS package's modules (built by dkms)
+kernel/build-debian-6.1/initrd.img: scripts/debian-kernel.sh $(DEB_OUT)/dkms.stamp
+	sh scripts/debian-kernel.sh kernel/build-debian-6.1 6.1 \
+		$(DEB_OUT)/vdpa-persist-dkms_*_all.deb
+
+kernel-debian-6.1: kernel/build-debian-6.1/initrd.img
+
+# The packages as installed: tests/deb (upgrade from Debian's QEMU and back,
+# selftest and migration on Debian's kernel with the DKMS modules)
+DEB_SUITES := deb-lintian deb-upgrade deb-kselftest deb-migration
+check-deb: all kselftests guest deb kernel-debian-6.1
+	python3 tests/run.py $(DEB_SUITES)
+
+PREFIX ?= /usr/local
+# qemu-system-x86_64 is relocatable: it finds its data in PREFIX/share/qemu,
+# where Debian's firmware is linked (scripts/link-firmware.sh).
+install: qemu
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 qemu/build/qemu-system-x86_64 $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 packaging/qemu/qemu-system-x86_64.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	sh scripts/link-firmware.sh $(DESTDIR)$(PREFIX)/share/qemu

@@ -28,7 +28,12 @@ python3 python3-venv python3-tomli python3-ply python3-git ninja-build meson/boo
 pkg-config libglib2.0-dev libpixman-1-dev libslirp-dev libfdt-dev zlib1g-dev
 flex bison bc libelf-dev libssl-dev cpio kmod
 iproute2 qemu-system-data seabios ipxe-qemu
-python3-matplotlib"
+python3-matplotlib
+debhelper fakeroot lintian dkms busybox-static"
+# Shared libraries of Debian's own qemu-system-x86, which tests/deb runs
+# from a scratch root (the upgrade to our package and back)
+pkgs="$pkgs libcapstone4 libpmem1 librdmacm1 libibverbs1 libvdeplug2 liburing2
+libfuse3-3 libaio1"
 
 updated=
 if [ ! -f "$list" ] || [ "$(cat "$list")" != "$want_list" ]; then

@@ -29,6 +29,13 @@ QTEST = ['env', 'QTEST_QEMU_BINARY=qemu/build/qemu-system-x86_64',
          '/x86_64/pc/i440FX-pcihost/pci-bus-pc/pci-bus/virtio-net-pci/'
          'virtio-net/virtio-net-tests/vhost-vdpa']
 
+# The Debian packages as installed (make deb): Debian's stock 6.1 kernel with
+# the vDPA modules dkms built from our package (make kernel-debian-6.1), and
+# our QEMU package installed by dpkg into a root (tests/deb/dpkg_root.py)
+DEBIAN_61 = ['--kernel', 'kernel/build-debian-6.1/vmlinuz', '--qemu-arg=-initrd',
+             '--qemu-arg=kernel/build-debian-6.1/initrd.img']
+DEB_ROOT = os.path.join(TOP, 'out', 'deb-root')
+
 SUITES = {
     # name: command
     'tools': TAP + ['tests/tools'],
@@ -65,6 +72,21 @@ SUITES = {
         '--viommu', 'second', '--vdpa', '0', '--timeout', '900', '--',
         'env', 'QVP_CACHE_INV=unsupported'] + TAP + ['tests/viommu'],
     'mlx5-build': ['make', '-s', 'mlx5-build'],
+    'deb-lintian': ['sh', '-c', 'lintian --info --pedantic --fail-on error,warning '
+                    'out/deb/*.deb'],
+    # Debian's qemu-system-x86 -> ours -> Debian's, in a dpkg root
+    'deb-upgrade': TAP + ['tests/deb/test_upgrade.py'],
+    # the modules are dkms's, then the kernel selftest on them
+    'deb-kselftest': VM + DEBIAN_61 + [
+        '--vdpa', '1', '--timeout', '900', '--', 'sh', '-c',
+        'python3 tests/lib/tap.py tests/deb/test_kernel.py; r=$?; '
+        'kernel/build/kselftest/vhost/vhost_vdpa_iotlb || r=1; exit $r'],
+    # migration with persistence, the packaged qemu-system-x86_64 in L1
+    'deb-migration': ['sh', '-c', 'python3 tests/deb/dpkg_root.py "$0" >/dev/null && '
+                      'exec "$@"', DEB_ROOT] + VM + DEBIAN_61 + [
+        '--vdpa', '2', '--mem', '4G', '--timeout', '1800', '--', 'env',
+        f'QVP_QEMU={DEB_ROOT}/usr/bin/qemu-system-x86_64'] + TAP + [
+        'tests/avocado/test_persist.py'],
 }
 
 RESULT = re.compile(r'^(not ok|ok)\b(.*#\s*SKIP)?', re.IGNORECASE)
