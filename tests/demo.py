@@ -3,9 +3,10 @@
 
 The tiny guest (tests/guest) sends numbered frames through vdpa_sim_net and
 checks every echo, resetting its NIC every RESET_EVERY frames.  It runs on
-/dev/vhost-vdpa-0 and is live-migrated over tcp to a QEMU on
-/dev/vhost-vdpa-1, once with upstream behaviour (x-iotlb-persist=off) and
-once with the fork's; the table sums up what each cost.
+/dev/vhost-vdpa-0, is reset as a whole (system_reset: the firmware boots
+again) and live-migrated over tcp to a QEMU on /dev/vhost-vdpa-1, once with
+upstream behaviour (x-iotlb-persist=off) and once with the fork's; the
+table sums up what each cost.
 """
 
 import os
@@ -45,6 +46,10 @@ def scenario(mode, port):
         first = wait_resets(src, 0)
         src.mark('resets')
         last = wait_resets(src, first['resets'] + RESETS - 1)
+        src.mark('system-reset')
+        since = len(src.lines())
+        src.cmd('system_reset')
+        src.wait_recv(5, since=since)          # booted again, NIC back up
         src.mark('running')
         pinned_src = src.pinned_kib()
         dst.launch()
@@ -59,6 +64,7 @@ def scenario(mode, port):
             vm.shutdown()
     return {
         'resets': last['resets'] - first['resets'], 'reset': sp['resets'],
+        'system_reset': sp['system-reset'],
         'migrate': sp['migrate'], 'dst_init': dp['init'], 'dst': dp['migrate'],
         'pinned_src': pinned_src, 'pinned_dst': pinned_dst,
         'downtime': info['downtime'], 'lost': migration.lost_frames(before, after),
@@ -68,6 +74,10 @@ def scenario(mode, port):
 
 def msgs(phase):
     return f"{phase['guest_map']}/{phase['guest_unmap']}"
+
+
+def pinned_mib(phase):
+    return f"{phase['guest_map_bytes'] / (1 << 20):.1f} MiB"
 
 
 def main():
@@ -81,13 +91,15 @@ def main():
         print(f'== x-iotlb-persist={mode}: IOTLB messages per phase, source '
               f'(traces in out/demo/demo-{mode}/)')
         print(table([r['src_phases'][p] for p in
-                     ('init', 'resets', 'running', 'migrate', 'after')
+                     ('init', 'resets', 'system-reset', 'running', 'migrate',
+                      'after')
                      if p in r['src_phases']]))
         print('destination')
         print(table([r['dst_phases'][p] for p in ('init', 'migrate', 'after')
                      if p in r['dst_phases']]))
         print()
     head = ('', f'guest-memory map/unmap in {RESETS} NIC resets',
+            'system_reset (firmware boots again): map/unmap, pinned again',
             'at migration: source', 'destination before / at switchover',
             'pinned before migration, MiB: source / destination',
             'downtime ms', 'frames lost / corrupt or out of order')
@@ -96,6 +108,7 @@ def main():
                        ('on', 'fork (x-iotlb-persist=on)')):
         r = results[mode]
         rows.append((what, f"{msgs(r['reset'])} ({r['resets']} resets)",
+                     f"{msgs(r['system_reset'])}, {pinned_mib(r['system_reset'])}",
                      msgs(r['migrate']), f"{msgs(r['dst_init'])} / {msgs(r['dst'])}",
                      f"{r['pinned_src'] >> 10} / {r['pinned_dst'] >> 10}",
                      str(r['downtime']), f"{r['lost']} / {r['bad']}"))

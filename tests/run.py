@@ -24,7 +24,9 @@ TAP = ['python3', os.path.join(TOP, 'tests', 'lib', 'tap.py')]
 # A second edu device in the test VM: two VFIO groups behind one IOMMU
 EDU2 = ['--qemu-arg=-device', '--qemu-arg=edu']
 # QEMU's C qtest of the IOTLB across reset (patches/qemu), persist on/off/auto
+# The device is an explicit opt-in: the test sends frames through it
 QTEST = ['env', 'QTEST_QEMU_BINARY=qemu/build/qemu-system-x86_64',
+         'VHOST_VDPA_DEV=/dev/vhost-vdpa-0',
          'qemu/build/tests/qtest/qos-test', '--tap', '-k', '-p',
          '/x86_64/pc/i440FX-pcihost/pci-bus-pc/pci-bus/virtio-net-pci/'
          'virtio-net/virtio-net-tests/vhost-vdpa']
@@ -39,6 +41,10 @@ DEB_ROOT = os.path.join(TOP, 'out', 'deb-root')
 SUITES = {
     # name: command
     'tools': TAP + ['tests/tools'],
+    # patches/qemu's unit tests: the IOVA allocator, the guest memory map
+    'qemu-unit': ['sh', '-c', 'for t in qemu/build/tests/unit/test-iova-tree '
+                  'qemu/build/tests/unit/test-vhost-vdpa-guest-map; do $t --tap '
+                  '|| exit 1; done'],
     'checkpatch-kernel': ['sh', 'scripts/checkpatch.sh', 'kernel'],
     'checkpatch-qemu': ['sh', 'scripts/checkpatch.sh', 'qemu'],
     'smoke': VM + ['--vdpa', '1', '--timeout', '900', '--'] + TAP + ['tests/smoke'],
@@ -76,6 +82,7 @@ SUITES = {
                     'out/deb/*.deb'],
     # Debian's qemu-system-x86 -> ours -> Debian's, in a dpkg root
     'deb-upgrade': TAP + ['tests/deb/test_upgrade.py'],
+    'install': TAP + ['tests/deb/test_install.py'],
     # the modules are dkms's, then the kernel selftest on them
     'deb-kselftest': VM + DEBIAN_61 + [
         '--vdpa', '1', '--timeout', '900', '--', 'sh', '-c',

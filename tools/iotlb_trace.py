@@ -15,7 +15,9 @@ phase's marker to the next one.  Messages that the memory listener sends for
 guest memory (those right after a vhost_vdpa_listener_region_add/del event)
 are also counted apart from the rest (shadow vrings, CVQ buffers): the
 listener sends one message per region (two only for a region spanning all
-of a 64-bit address space, which guest RAM never does).
+of a 64-bit address space, which guest RAM never does).  With a persistent
+IOTLB, guest memory is mapped by difference when a memory transaction
+ends; each such message follows a vhost_vdpa_guest_map/unmap event.
 
 Usage: iotlb_trace.py [--json] TRACE
 """
@@ -30,6 +32,9 @@ FIELD = re.compile(r'(\w+)[:=]\s*(0x[0-9a-fA-F]+|-?\d+|\S+)')
 
 COUNTERS = ('map', 'unmap', 'map_bytes', 'unmap_bytes', 'batches',
             'guest_map', 'guest_unmap', 'guest_map_bytes', 'guest_unmap_bytes')
+# Events right before an IOTLB message for guest memory
+GUEST_EVENTS = ('vhost_vdpa_listener_region_add', 'vhost_vdpa_listener_region_del',
+                'vhost_vdpa_guest_map', 'vhost_vdpa_guest_unmap')
 # Events that may stand between a listener event and the messages it sends
 BATCH_EVENTS = ('vhost_vdpa_listener_begin_batch', 'vhost_vdpa_listener_commit')
 
@@ -101,9 +106,56 @@ def analyse(lines):
         if event == 'vhost_vdpa_listener_begin_batch':
             current.add('batches', 0)
         if event not in BATCH_EVENTS:
-            listener = event in ('vhost_vdpa_listener_region_add',
-                                 'vhost_vdpa_listener_region_del')
+            listener = event in GUEST_EVENTS
     return [p.as_dict() for p in phases]
+
+
+def shadow_maps(lines):
+    """(asid, iova, size) of every map message that is not guest memory."""
+    out = []
+    listener = False
+    for line in lines:
+        m = LINE.match(line.strip())
+        if not m:
+            continue
+        event = m['event']
+        if event == 'vhost_vdpa_dma_map':
+            if not listener:
+                f = parse_args(m['args'])
+                out.append((f.get('asid', 0), f.get('iova', 0), f.get('size', 0)))
+            listener = False
+        elif event not in BATCH_EVENTS:
+            listener = event in GUEST_EVENTS
+    return out
+
+
+def unmaps_while_running(lines):
+    """Trace lines of guest-memory unmaps the device could still DMA into.
+
+    A device is stopped and reset (vhost_vdpa_reset_device) before the guest
+    memory it uses is unmapped: every guest-memory unmap message sent after a
+    device start (vhost_vdpa_dev_start started: 1) with no reset since is
+    returned.
+    """
+    bad = []
+    running = listener = False
+    for line in lines:
+        m = LINE.match(line.strip())
+        if not m:
+            continue
+        event = m['event']
+        if event == 'vhost_vdpa_dev_start':
+            running = running or parse_args(m['args']).get('started') == 1
+        elif event == 'vhost_vdpa_reset_device':
+            running = False
+        elif event == 'vhost_vdpa_dma_unmap':
+            if listener and running:
+                bad.append(line.strip())
+            listener = False
+            continue
+        if event not in BATCH_EVENTS:
+            listener = event in GUEST_EVENTS
+    return bad
 
 
 def with_marks(lines, marks):

@@ -129,6 +129,7 @@ class VdpaMigrationTest(unittest.TestCase):
             'src_migrate_guest_unmap': smig['guest_unmap'],
             'src_migrate_guest_unmap_bytes': smig['guest_unmap_bytes'],
             'dst_init_guest_map_bytes': dinit['guest_map_bytes'],
+            'dst_init_guest_unmap_bytes': dinit['guest_unmap_bytes'],
             'dst_migrate_guest_map': dmig['guest_map'],
             'dst_migrate_guest_map_bytes': dmig['guest_map_bytes'],
             'dst_pinned_kib': dst.pinned_kib(),

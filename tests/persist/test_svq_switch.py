@@ -7,9 +7,16 @@ both modes: only the shadow vrings are mapped and unmapped.
 """
 
 import os
+import sys
 import unittest
 
 import svq_switch
+from paths import TOP
+from qtest import QTestMachine
+from virtio_net import VirtioNetPCI
+
+sys.path.insert(0, os.path.join(TOP, 'tools'))
+import iotlb_trace  # noqa: E402
 
 GUEST_MEM = 256 << 20
 
@@ -41,3 +48,48 @@ class SvqSwitchTest(unittest.TestCase):
             p = phases[phase]
             self.assertGreaterEqual(p['guest_unmap_bytes'], GUEST_MEM, phase)
             self.assertGreaterEqual(p['guest_map_bytes'], GUEST_MEM, phase)
+
+
+# i440fx: SMRAM register (D_OPEN | G_SMRAME | 0xa0000 segment) opens RAM at
+# 0xa0000-0xbffff; std VGA's BAR0 is 16 MiB of RAM the guest can put
+# anywhere in the PCI hole, here right above guest RAM.
+I440FX_SMRAM_DWORD = 0x80000070
+SMRAM_OPEN = 0x4a
+VGA_SLOT, VGA_BAR = 5, 0x10000000
+
+
+class ShadowIovaTest(unittest.TestCase):
+    def test_shadow_iovas_outside_guest_memory(self):
+        """RAM appearing in a hole while SVQ runs is mapped; nothing collides."""
+        trace = os.path.join(os.environ.get('QVP_OUT', '/tmp'), 'svq-holes.log')
+        args = ['-M', 'pc', '-m', '256M', '-device', f'VGA,addr={VGA_SLOT:02x}.0',
+                '-netdev', 'vhost-vdpa,vhostdev=/dev/vhost-vdpa-0,id=n0,'
+                           'x-svq=on,x-iotlb-persist=on',
+                '-device', f'virtio-net-pci,netdev=n0,id=nic0,'
+                           f'addr={svq_switch.NIC_SLOT:02x}.0']
+        with QTestMachine(args, trace=trace) as qt:
+            nic = VirtioNetPCI(qt, svq_switch.NIC_SLOT)
+            nic.start()
+            self.assertEqual(nic.echo(b'before'), b'before')
+            qt.mark('ram-in-holes')
+            qt.outl(0xcf8, I440FX_SMRAM_DWORD)
+            qt.outl(0xcfc, (qt.inl(0xcfc) & ~0xff0000) | SMRAM_OPEN << 16)
+            vga = 0x80000000 | VGA_SLOT << 11
+            qt.outl(0xcf8, vga | 0x10)
+            qt.outl(0xcfc, VGA_BAR)
+            qt.outl(0xcf8, vga | 0x04)
+            qt.outl(0xcfc, qt.inl(0xcfc) | 0x2)      # memory decoding on
+            qt.mark('end')
+            self.assertEqual(nic.echo(b'after'), b'after')
+        log = qt.log_text()
+        self.assertFalse("Can't record guest memory" in log,
+                         'RAM in a hole collided with a shadow IOVA')
+        holes = qt.phases()['ram-in-holes']
+        self.assertGreaterEqual(holes['guest_map_bytes'], (16 << 20) + 0x20000,
+                                'RAM that appeared in a hole was not mapped')
+        shadow = [iova for asid, iova, _ in iotlb_trace.shadow_maps(log.splitlines())
+                  if asid == 0]
+        self.assertTrue(shadow, 'no shadow vring mapped')
+        self.assertTrue(all(iova >= 1 << 32 for iova in shadow),
+                        f'shadow vrings at {[hex(i) for i in shadow]}, '
+                        'inside the guest-physical space')

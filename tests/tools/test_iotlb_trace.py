@@ -74,3 +74,44 @@ class IotlbTraceTest(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+# Persistent IOTLB: guest memory unmapped by difference at commit time
+GUEST_MAP_TRACE = """\
+101@200.000100:vhost_vdpa_dev_start dev: 0x5581 started: 1
+101@200.000200:vhost_vdpa_listener_region_del vdpa: 0x55 iova 0xf0000 llend 0xfffff
+101@200.000300:vhost_vdpa_guest_unmap vdpa_shared: 0x55 iova: 0xf0000 size: 0x10000
+101@200.000350:vhost_vdpa_listener_begin_batch vdpa_shared:0x55 fd: 11 msg_type: 2 type: 5
+101@200.000400:vhost_vdpa_dma_unmap vdpa_shared:0x55 fd: 11 msg_type: 2 asid: 0 iova: 0xf0000 size: 0x10000 type: 3
+101@200.000500:vhost_vdpa_guest_map vdpa_shared: 0x55 iova: 0xf0000 size: 0x10000
+101@200.000600:vhost_vdpa_dma_map vdpa_shared:0x55 fd: 11 msg_type: 2 asid: 0 iova: 0xf0000 size: 0x10000 uaddr: 0x7f20 perm: 0x3 type: 2
+"""
+
+
+class UnmapOrderTest(unittest.TestCase):
+    def test_guest_map_events_count_as_guest_memory(self):
+        row = iotlb_trace.analyse(GUEST_MAP_TRACE.splitlines())[0]
+        self.assertEqual((row['guest_map'], row['guest_unmap']), (1, 1))
+        self.assertEqual(row['guest_unmap_bytes'], 0x10000)
+
+    def test_unmaps_of_a_running_device_reported(self):
+        bad = iotlb_trace.unmaps_while_running(TRACE.splitlines())
+        self.assertEqual(len(bad), 2, bad)
+        self.assertTrue(all('asid: 0' in line for line in bad))
+        self.assertEqual(len(iotlb_trace.unmaps_while_running(
+            GUEST_MAP_TRACE.splitlines())), 1)
+
+    def test_unmaps_after_reset_accepted(self):
+        lines = TRACE.replace(
+            '0@100.200000:mark phase=reset\n',
+            '0@100.200000:mark phase=reset\n'
+            '101@100.200010:vhost_vdpa_dev_start dev: 0x5581 started: 0\n'
+            '101@100.200020:vhost_vdpa_reset_device dev: 0x5581\n').splitlines()
+        self.assertEqual(iotlb_trace.unmaps_while_running(lines), [])
+
+
+class ShadowMapsTest(unittest.TestCase):
+    def test_only_non_guest_maps(self):
+        self.assertEqual(iotlb_trace.shadow_maps(TRACE.splitlines()),
+                         [(1, 0x1000, 0x1000)])
+        self.assertEqual(iotlb_trace.shadow_maps(GUEST_MAP_TRACE.splitlines()), [])
