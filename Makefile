@@ -187,7 +187,7 @@ kernel-debian-6.1: kernel/build-debian-6.1/initrd.img
 
 # The packages as installed: tests/deb (upgrade from Debian's QEMU and back,
 # selftest and migration on Debian's kernel with the DKMS modules)
-DEB_SUITES := deb-lintian deb-upgrade deb-kselftest deb-migration
+DEB_SUITES := deb-lintian deb-upgrade install deb-kselftest deb-migration
 check-deb: all kselftests guest deb kernel-debian-6.1
 	python3 tests/run.py $(DEB_SUITES)
 

@@ -3,6 +3,7 @@
 # sources from kernel/UPSTREAM + patches/kernel (the files Kbuild names and
 # the patched headers), in OUTDIR.
 set -eu
+# shellcheck source=scripts/deb-common.sh
 . "$(dirname "$0")/deb-common.sh"
 deb_begin dkms "$top/out/deb/work-dkms"
 deb_check_base "$(sed -n 's/^version=//p' "$top/kernel/UPSTREAM")"

@@ -2,6 +2,7 @@
 # deb-qemu.sh BUILDDIR OUTDIR: qemu-system-x86_64 from BUILDDIR (configured
 # for /usr by `make deb`) as packaging/qemu's binary package, in OUTDIR.
 set -eu
+# shellcheck source=scripts/deb-common.sh
 . "$(dirname "$0")/deb-common.sh"
 build=$(cd "$1" && pwd)
 deb_begin qemu "$top/out/deb/work-qemu"

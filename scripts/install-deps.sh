@@ -29,7 +29,7 @@ pkg-config libglib2.0-dev libpixman-1-dev libslirp-dev libfdt-dev zlib1g-dev
 flex bison bc libelf-dev libssl-dev cpio kmod
 iproute2 qemu-system-data seabios ipxe-qemu
 python3-matplotlib
-debhelper fakeroot lintian dkms busybox-static"
+lintian dkms busybox-static"
 # Shared libraries of Debian's own qemu-system-x86, which tests/deb runs
 # from a scratch root (the upgrade to our package and back)
 pkgs="$pkgs libcapstone4 libpmem1 librdmacm1 libibverbs1 libvdeplug2 liburing2

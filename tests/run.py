@@ -36,7 +36,6 @@ QTEST = ['env', 'QTEST_QEMU_BINARY=qemu/build/qemu-system-x86_64',
 # our QEMU package installed by dpkg into a root (tests/deb/dpkg_root.py)
 DEBIAN_61 = ['--kernel', 'kernel/build-debian-6.1/vmlinuz', '--qemu-arg=-initrd',
              '--qemu-arg=kernel/build-debian-6.1/initrd.img']
-DEB_ROOT = os.path.join(TOP, 'out', 'deb-root')
 
 SUITES = {
     # name: command
@@ -89,10 +88,9 @@ SUITES = {
         'python3 tests/lib/tap.py tests/deb/test_kernel.py; r=$?; '
         'kernel/build/kselftest/vhost/vhost_vdpa_iotlb || r=1; exit $r'],
     # migration with persistence, the packaged qemu-system-x86_64 in L1
-    'deb-migration': ['sh', '-c', 'python3 tests/deb/dpkg_root.py "$0" >/dev/null && '
-                      'exec "$@"', DEB_ROOT] + VM + DEBIAN_61 + [
+    'deb-migration': ['python3', 'tests/deb/dpkg_root.py', '--run'] + VM + DEBIAN_61 + [
         '--vdpa', '2', '--mem', '4G', '--timeout', '1800', '--', 'env',
-        f'QVP_QEMU={DEB_ROOT}/usr/bin/qemu-system-x86_64'] + TAP + [
+        'QVP_QEMU={root}/usr/bin/qemu-system-x86_64'] + TAP + [
         'tests/avocado/test_persist.py'],
 }
 

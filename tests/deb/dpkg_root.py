@@ -3,6 +3,10 @@
 
     tests/deb/dpkg_root.py ROOT      Debian's firmware and our QEMU package
                                      into a new ROOT; prints its QEMU
+    tests/deb/dpkg_root.py --run CMD...
+                                     the same in a new root under out/, CMD
+                                     run with {root} replaced by its path,
+                                     then the root removed
 
 The root holds only what the packages ship: its binaries run with the host's
 libraries, so dpkg is told not to check library dependencies (--force-depends)
@@ -16,9 +20,10 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 TOP = os.path.realpath(os.path.join(os.path.dirname(__file__), '..', '..'))
-DEB_OUT = os.path.join(TOP, 'out', 'deb')
+DEB_OUT = os.environ.get('QVP_DEB_OUT', os.path.join(TOP, 'out', 'deb'))
 DOWNLOADS = os.path.join(TOP, 'downloads', 'deb-test')
 SUDO = [] if os.geteuid() == 0 else ['sudo']
 # What apt would install as Debian's QEMU for x86 (its candidate versions)
@@ -91,5 +96,20 @@ def root_with_ours(path):
     return root
 
 
+def main():
+    if sys.argv[1] != '--run':
+        print(root_with_ours(sys.argv[1]).qemu)
+        return
+    # Under out/ (the test VM sees it; its /tmp is its own), one per run
+    os.makedirs(os.path.join(TOP, 'out'), exist_ok=True)
+    path = tempfile.mkdtemp(prefix='deb-root-', dir=os.path.join(TOP, 'out'))
+    try:
+        root = root_with_ours(path)
+        cmd = [a.replace('{root}', root.path) for a in sys.argv[2:]]
+        sys.exit(subprocess.run(cmd).returncode)
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
 if __name__ == '__main__':
-    print(root_with_ours(sys.argv[1]).qemu)
+    main()
