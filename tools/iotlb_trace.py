@@ -110,23 +110,28 @@ def analyse(lines):
     return [p.as_dict() for p in phases]
 
 
-def shadow_maps(lines):
-    """(asid, iova, size) of every map message that is not guest memory."""
-    out = []
+def events(lines):
+    """(event, fields, guest, line) of each trace line; guest is True for an
+    IOTLB message the memory listener sent for guest memory."""
     listener = False
     for line in lines:
         m = LINE.match(line.strip())
         if not m:
             continue
         event = m['event']
-        if event == 'vhost_vdpa_dma_map':
-            if not listener:
-                f = parse_args(m['args'])
-                out.append((f.get('asid', 0), f.get('iova', 0), f.get('size', 0)))
-            listener = False
+        guest = False
+        if event in ('vhost_vdpa_dma_map', 'vhost_vdpa_dma_unmap'):
+            guest, listener = listener, False
         elif event not in BATCH_EVENTS:
             listener = event in GUEST_EVENTS
-    return out
+        yield event, parse_args(m['args']), guest, line.strip()
+
+
+def shadow_maps(lines):
+    """(asid, iova, size) of every map message that is not guest memory."""
+    return [(f.get('asid', 0), f.get('iova', 0), f.get('size', 0))
+            for event, f, guest, _ in events(lines)
+            if event == 'vhost_vdpa_dma_map' and not guest]
 
 
 def unmaps_while_running(lines):
@@ -138,23 +143,14 @@ def unmaps_while_running(lines):
     returned.
     """
     bad = []
-    running = listener = False
-    for line in lines:
-        m = LINE.match(line.strip())
-        if not m:
-            continue
-        event = m['event']
+    running = False
+    for event, fields, guest, line in events(lines):
         if event == 'vhost_vdpa_dev_start':
-            running = running or parse_args(m['args']).get('started') == 1
+            running = running or fields.get('started') == 1
         elif event == 'vhost_vdpa_reset_device':
             running = False
-        elif event == 'vhost_vdpa_dma_unmap':
-            if listener and running:
-                bad.append(line.strip())
-            listener = False
-            continue
-        if event not in BATCH_EVENTS:
-            listener = event in GUEST_EVENTS
+        elif event == 'vhost_vdpa_dma_unmap' and guest and running:
+            bad.append(line)
     return bad
 
 
