@@ -52,8 +52,11 @@ patches:
 qemu/build/build.ninja: configure-wrapper.sh | qemu/src/.git/applied-series
 	./configure-wrapper.sh
 
+# QEMU's unit tests of what patches/qemu adds (suite qemu-unit)
+QEMU_UNIT_TESTS := tests/unit/test-iova-tree tests/unit/test-vhost-vdpa-guest-map
+
 qemu: qemu/build/build.ninja qemu/src/.git/applied-series
-	ninja -C qemu/build qemu-system-x86_64 tests/qtest/qos-test
+	ninja -C qemu/build qemu-system-x86_64 tests/qtest/qos-test $(QEMU_UNIT_TESTS)
 	sh scripts/link-firmware.sh qemu/build/qemu-bundle/usr/local/share/qemu
 
 kernel/build/.config: kernel/configs/vm.config | kernel/src/.git/applied-series
