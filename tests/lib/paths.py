@@ -8,6 +8,14 @@ import os
 TOP = os.path.realpath(os.path.join(os.path.dirname(__file__), '..', '..'))
 QEMU = os.environ.get('QVP_QEMU',
                       os.path.join(TOP, 'qemu', 'build', 'qemu-system-x86_64'))
+# What a test writes for people to read (traces): the VM's shared output
+OUT = os.environ.get('QVP_OUT', '/tmp')
+
+
+def out_path(name):
+    return os.path.join(OUT, name)
+
+
 BZIMAGE = os.environ.get('QVP_BZIMAGE',
                          os.path.join(TOP, 'kernel', 'build', 'arch', 'x86',
                                       'boot', 'bzImage'))

@@ -127,6 +127,25 @@ class QTestMachine:
     def memread(self, addr, size):
         return bytes.fromhex(self.cmd(f'read {addr:#x} {size:#x}')[2:])
 
+    # PCI configuration mechanism #1, bus 0 (pc and q35)
+    def _pci_select(self, devfn, reg):
+        self.outl(0xcf8, 0x80000000 | devfn << 8 | (reg & 0xfc))
+
+    def pci_read(self, devfn, reg, width=4):
+        self._pci_select(devfn, reg)
+        val = self.inl(0xcfc) >> (8 * (reg & 3))
+        return val & ((1 << (8 * width)) - 1)
+
+    def pci_write32(self, devfn, reg, val):
+        self._pci_select(devfn, reg)
+        self.outl(0xcfc, val)
+
+    def pci_write8(self, devfn, reg, val):
+        """Write one byte, keeping the others of its dword."""
+        shift = 8 * (reg & 3)
+        old = self.pci_read(devfn, reg & ~3)
+        self.pci_write32(devfn, reg & ~3, old & ~(0xff << shift) | val << shift)
+
     # -- QMP ---------------------------------------------------------------
     def _qmp_recv(self):
         line = self.qmp_file.readline()

@@ -8,8 +8,6 @@ queue pair 0 (vdpa_sim_net echoes TX to RX), and reset it again.
 import struct
 import time
 
-PCI_CONFIG_ADDR = 0xcf8
-PCI_CONFIG_DATA = 0xcfc
 PCI_COMMAND_MEMORY = 0x2
 PCI_COMMAND_MASTER = 0x4
 PCI_CAP_ID_VNDR = 0x09
@@ -96,17 +94,11 @@ class VirtioNetPCI:
         self._map_bars()
 
     # -- PCI configuration space -------------------------------------------
-    def _cfg_addr(self, reg):
-        return 0x80000000 | (self.devfn << 8) | (reg & 0xfc)
-
     def cfg_read(self, reg, width):
-        self.qt.outl(PCI_CONFIG_ADDR, self._cfg_addr(reg))
-        val = self.qt.inl(PCI_CONFIG_DATA) >> (8 * (reg & 3))
-        return val & ((1 << (8 * width)) - 1)
+        return self.qt.pci_read(self.devfn, reg, width)
 
     def cfg_write32(self, reg, val):
-        self.qt.outl(PCI_CONFIG_ADDR, self._cfg_addr(reg))
-        self.qt.outl(PCI_CONFIG_DATA, val)
+        self.qt.pci_write32(self.devfn, reg, val)
 
     def _map_bars(self):
         if self.cfg_read(0, 2) != 0x1af4:

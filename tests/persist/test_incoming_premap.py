@@ -8,9 +8,9 @@ not for a netdev no NIC uses, nor for a NIC behind a vIOMMU, which gets the
 guest's IOVAs at its start.
 """
 
-import os
 import unittest
 
+from paths import out_path
 from qtest import QTestMachine
 
 GUEST_MEM = 256 << 20
@@ -20,7 +20,7 @@ NIC = ['-device', 'virtio-net-pci,netdev=n0,id=nic0']
 
 
 def incoming_trace(name, mode='on', devices=NIC):
-    trace = os.path.join(os.environ.get('QVP_OUT', '/tmp'), f'incoming-{name}.log')
+    trace = out_path(f'incoming-{name}.log')
     args = ['-M', 'q35', '-m', '256M', '-incoming', 'defer',
             '-netdev', NETDEV.format(mode)] + devices
     with QTestMachine(args, trace=trace) as qt:

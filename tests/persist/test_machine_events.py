@@ -8,10 +8,10 @@ unmapped or mapped, by difference; upstream unmaps and re-pins all the RAM
 the changed section merges with or splits from.
 """
 
-import os
 import resource
 import unittest
 
+from paths import out_path
 from procfs import pinned_kib
 from qtest import QTestMachine
 from reset_cycle import NIC_SLOT, PAYLOADS
@@ -20,17 +20,16 @@ from virtio_net import VirtioNetPCI
 DIMM = 128 << 20
 
 
-# PAM0 of q35's host bridge: bits 5:4 decode 0xf0000-0xfffff (3: RAM)
-MCH_PAM0 = 0x80000090
+# PAM0 of q35's host bridge (00.0): bits 5:4 decode 0xf0000-0xfffff (3: RAM)
+MCH_PAM0 = 0x90
 
 
 def write_pam0(qt, val):
-    qt.outl(0xcf8, MCH_PAM0)
-    qt.outl(0xcfc, (qt.inl(0xcfc) & ~0xff) | val)
+    qt.pci_write8(0, MCH_PAM0, val)
 
 
 def machine(name, persist='on'):
-    trace = os.path.join(os.environ.get('QVP_OUT', '/tmp'), f'{name}.log')
+    trace = out_path(f'{name}.log')
     args = ['-M', 'q35', '-m', '256M,slots=2,maxmem=1G',
             '-netdev', 'vhost-vdpa,vhostdev=/dev/vhost-vdpa-0,id=n0,'
                        f'x-iotlb-persist={persist}',

@@ -6,25 +6,19 @@ back.  With a persistent IOTLB the fork keeps guest memory at IOVA = GPA in
 both modes: only the shadow vrings are mapped and unmapped.
 """
 
-import os
-import sys
 import unittest
 
 import svq_switch
-from paths import TOP
-from qtest import QTestMachine
+from paths import out_path
+from qtest import QTestMachine, iotlb_trace
 from virtio_net import VirtioNetPCI
-
-sys.path.insert(0, os.path.join(TOP, 'tools'))
-import iotlb_trace  # noqa: E402
 
 GUEST_MEM = 256 << 20
 
 
 class SvqSwitchTest(unittest.TestCase):
     def run_switch(self, mode):
-        trace = os.path.join(os.environ.get('QVP_OUT', '/tmp'),
-                             f'svq-switch-{mode}.log')
+        trace = out_path(f'svq-switch-{mode}.log')
         phases, echoes = svq_switch.run(netdev_opts=f',x-iotlb-persist={mode}',
                                         trace=trace)
         self.assertEqual(echoes, list(svq_switch.PAYLOADS),
@@ -53,7 +47,7 @@ class SvqSwitchTest(unittest.TestCase):
 # i440fx: SMRAM register (D_OPEN | G_SMRAME | 0xa0000 segment) opens RAM at
 # 0xa0000-0xbffff; std VGA's BAR0 is 16 MiB of RAM the guest can put
 # anywhere in the PCI hole, here right above guest RAM.
-I440FX_SMRAM_DWORD = 0x80000070
+I440FX_SMRAM = 0x72
 SMRAM_OPEN = 0x4a
 VGA_SLOT, VGA_BAR = 5, 0x10000000
 
@@ -61,7 +55,7 @@ VGA_SLOT, VGA_BAR = 5, 0x10000000
 class ShadowIovaTest(unittest.TestCase):
     def test_shadow_iovas_outside_guest_memory(self):
         """RAM appearing in a hole while SVQ runs is mapped; nothing collides."""
-        trace = os.path.join(os.environ.get('QVP_OUT', '/tmp'), 'svq-holes.log')
+        trace = out_path('svq-holes.log')
         args = ['-M', 'pc', '-m', '256M', '-device', f'VGA,addr={VGA_SLOT:02x}.0',
                 '-netdev', 'vhost-vdpa,vhostdev=/dev/vhost-vdpa-0,id=n0,'
                            'x-svq=on,x-iotlb-persist=on',
@@ -72,13 +66,10 @@ class ShadowIovaTest(unittest.TestCase):
             nic.start()
             self.assertEqual(nic.echo(b'before'), b'before')
             qt.mark('ram-in-holes')
-            qt.outl(0xcf8, I440FX_SMRAM_DWORD)
-            qt.outl(0xcfc, (qt.inl(0xcfc) & ~0xff0000) | SMRAM_OPEN << 16)
-            vga = 0x80000000 | VGA_SLOT << 11
-            qt.outl(0xcf8, vga | 0x10)
-            qt.outl(0xcfc, VGA_BAR)
-            qt.outl(0xcf8, vga | 0x04)
-            qt.outl(0xcfc, qt.inl(0xcfc) | 0x2)      # memory decoding on
+            qt.pci_write8(0, I440FX_SMRAM, SMRAM_OPEN)
+            vga = VGA_SLOT << 3
+            qt.pci_write32(vga, 0x10, VGA_BAR)
+            qt.pci_write32(vga, 0x04, qt.pci_read(vga, 0x04) | 0x2)  # memory on
             qt.mark('end')
             self.assertEqual(nic.echo(b'after'), b'after')
         log = qt.log_text()

@@ -7,17 +7,12 @@ Each path is checked in QEMU's own trace (tools/iotlb_trace.py), with the
 netdev created at start-up and with netdev_add later.
 """
 
-import os
-import sys
 import unittest
 
-from paths import TOP
-from qtest import QTestMachine
+from paths import out_path
+from qtest import QTestMachine, iotlb_trace
 from reset_cycle import NIC_SLOT, PAYLOADS
 from virtio_net import VirtioNetPCI
-
-sys.path.insert(0, os.path.join(TOP, 'tools'))
-import iotlb_trace  # noqa: E402
 
 NETDEV = 'vhost-vdpa,vhostdev=/dev/vhost-vdpa-0,id=n0,x-iotlb-persist=on'
 NIC = f'virtio-net-pci,netdev=n0,id=nic0,addr={NIC_SLOT:02x}.0'
@@ -25,7 +20,7 @@ ACPI_PCIHP_EJ = 0xae08          # the pc machine's ACPI PCI hotplug eject
 
 
 def trace_path(name):
-    return os.path.join(os.environ.get('QVP_OUT', '/tmp'), f'order-{name}.log')
+    return out_path(f'order-{name}.log')
 
 
 class UnmapOrderTest(unittest.TestCase):
