@@ -19,3 +19,10 @@ def out_path(name):
 BZIMAGE = os.environ.get('QVP_BZIMAGE',
                          os.path.join(TOP, 'kernel', 'build', 'arch', 'x86',
                                       'boot', 'bzImage'))
+
+# The Linux test guest (make guest-linux): kernel/configs/guest.config and the
+# static init of tests/guest-linux in an initramfs
+GUEST_LINUX_KERNEL = os.path.join(TOP, 'kernel', 'build-guest', 'arch', 'x86',
+                                  'boot', 'bzImage')
+GUEST_LINUX_INITRD = os.path.join(TOP, 'tests', 'guest-linux', 'build',
+                                  'initramfs.cpio')
