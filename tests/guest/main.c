@@ -3,21 +3,15 @@
  * Send numbered frames through the NIC one at a time (stop-and-wait),
  * check each echo, and print the counters on COM1 every period_ms.
  *
- * A frame: broadcast destination (vdpa_sim_net's receive filter passes
- * broadcast whatever MAC it was given), our MAC as source, EtherType
- * 0x88b5 (local experimental), then a body of 64..200 bytes whose length
- * and bytes are a function of the 64-bit sequence number it starts with.
+ * Frames (frame.h) go to the broadcast address: vdpa_sim_net's receive
+ * filter passes broadcast whatever MAC it was given.
  */
 #include "guest.h"
+#include "frame.h"
 
 #define MB_BOOT_MAGIC	0x2badb002
 #define MB_INFO_CMDLINE	(1u << 2)
 
-#define ETH_HLEN	14
-#define ETHERTYPE	0x88b5
-#define ETH_P_RARP	0x8035
-#define BODY_MIN	64
-#define BODY_MAX	200
 #define ECHO_TIMEOUT_MS	100
 
 struct multiboot_info {
@@ -29,9 +23,10 @@ struct multiboot_info {
 static u32 reset_every;		/* frames between NIC resets, 0: never */
 static u32 period_ms = 100;	/* between two counter lines */
 
+static const u8 broadcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static struct vnet_info nic;
-static u64 sent, recv, corrupt, ooo, lost, resets;
-static u64 last_recv;		/* highest sequence number received */
+static struct traffic traffic = { .dst = broadcast, .src = nic.mac };
+static u64 resets;
 static u64 period_tsc, next_tick;
 
 /* -- command line -------------------------------------------------------- */
@@ -112,83 +107,6 @@ static void parse_cmdline(const char *s)
 	}
 }
 
-/* -- frames -------------------------------------------------------------- */
-
-/* A well-mixed 32-bit function of the sequence number (murmur3's finaliser). */
-static u32 seq_hash(u64 seq)
-{
-	u32 h = (u32)seq ^ (u32)(seq >> 32) * 0x9e3779b9u;
-
-	h ^= h >> 16;
-	h *= 0x85ebca6bu;
-	h ^= h >> 13;
-	h *= 0xc2b2ae35u;
-	h ^= h >> 16;
-	return h;
-}
-
-static u32 body_len(u64 seq)
-{
-	return BODY_MIN + seq_hash(seq) % (BODY_MAX - BODY_MIN + 1);
-}
-
-/* Byte i of the body after the sequence number: an xorshift32 stream. */
-static u32 fill_seed(u64 seq)
-{
-	return seq_hash(seq) | 1;	/* xorshift must not start at 0 */
-}
-
-static u32 xorshift32(u32 *x)
-{
-	*x ^= *x << 13;
-	*x ^= *x >> 17;
-	*x ^= *x << 5;
-	return *x;
-}
-
-static u32 build_frame(u64 seq, u8 *f)
-{
-	u32 n = body_len(seq), x = fill_seed(seq), i;
-	u8 *body = f + ETH_HLEN;
-
-	memset(f, 0xff, 6);
-	memcpy(f + 6, nic.mac, 6);
-	f[12] = ETHERTYPE >> 8;
-	f[13] = ETHERTYPE & 0xff;
-	for (i = 0; i < 8; i++)
-		body[i] = (u8)(seq >> (8 * i));
-	for (i = 8; i < n; i++)
-		body[i] = (u8)xorshift32(&x);
-	return ETH_HLEN + n;
-}
-
-/* 1 and *seq if f is one of our frames, intact; 0 if not. */
-static int check_frame(const u8 *f, u32 len, u64 *seq)
-{
-	const u8 *body = f + ETH_HLEN;
-	u32 n, x, i;
-	u64 s = 0;
-
-	if (len < ETH_HLEN + BODY_MIN)
-		return 0;
-	for (i = 0; i < 6; i++)
-		if (f[i] != 0xff || f[6 + i] != nic.mac[i])
-			return 0;
-	if (f[12] != ETHERTYPE >> 8 || f[13] != (ETHERTYPE & 0xff))
-		return 0;
-	for (i = 0; i < 8; i++)
-		s |= (u64)body[i] << (8 * i);
-	n = body_len(s);
-	if (len != ETH_HLEN + n)
-		return 0;
-	x = fill_seed(s);
-	for (i = 8; i < n; i++)
-		if (body[i] != (u8)xorshift32(&x))
-			return 0;
-	*seq = s;
-	return 1;
-}
-
 /* -- counters ------------------------------------------------------------ */
 
 static void put_counter(const char *name, u64 v)
@@ -210,64 +128,27 @@ static void tick(void)
 		next_tick += period_tsc;
 	put_str("qvp-guest:");
 	put_counter("t", time_ms());
-	put_counter("sent", sent);
-	put_counter("recv", recv);
-	put_counter("corrupt", corrupt);
-	put_counter("ooo", ooo);
-	put_counter("lost", lost);
+	put_counter("sent", traffic.sent);
+	put_counter("recv", traffic.recv);
+	put_counter("corrupt", traffic.corrupt);
+	put_counter("ooo", traffic.ooo);
+	put_counter("lost", traffic.lost);
 	put_counter("resets", resets);
 	put_str("\n");
-}
-
-/*
- * QEMU announces a migrated NIC with RARP broadcasts sent through its
- * backend; a loopback backend (a UDP socket to itself, say; vhost-vdpa
- * drops them) brings them back to us.  They are not corruption.
- */
-static int is_rarp(const u8 *f, u32 len)
-{
-	return len >= ETH_HLEN && f[12] == ETH_P_RARP >> 8 &&
-	       f[13] == (ETH_P_RARP & 0xff);
-}
-
-/*
- * Account for one received frame while waiting for seq; 1 if it is the
- * echo of seq.  An echo of an earlier frame that already timed out was
- * counted lost then: it is late, not lost, so it moves to recv.
- */
-static int account(const u8 *f, u32 len, u64 seq)
-{
-	u64 s;
-
-	if (is_rarp(f, len))
-		return 0;
-	if (!check_frame(f, len, &s) || s > seq) {
-		corrupt++;
-		return 0;
-	}
-	if (s <= last_recv) {
-		ooo++;
-		return 0;
-	}
-	recv++;
-	if (s < seq)
-		lost--;
-	last_recv = s;
-	return s == seq;
 }
 
 /* Send seq and wait up to ECHO_TIMEOUT_MS for its echo. */
 static void send_and_wait(u64 seq)
 {
-	static u8 frame[ETH_HLEN + BODY_MAX];
+	static u8 frame[FRAME_MAX];
 	u64 deadline = rdtsc() + ms_to_tsc(ECHO_TIMEOUT_MS);
 	int queued, done = 0;
 	const u8 *f;
 	u32 len;
 
-	queued = vnet_tx(frame, build_frame(seq, frame));
+	queued = vnet_tx(frame, frame_build(&traffic, seq, frame));
 	if (queued)
-		sent++;
+		traffic.sent++;
 	/*
 	 * Not queued (TX ring full: the device stopped taking frames) still
 	 * waits out the timeout, so that a stuck device costs time, not a
@@ -277,12 +158,12 @@ static void send_and_wait(u64 seq)
 		tick();
 		f = vnet_rx_peek(&len);
 		if (f) {
-			done = account(f, len, seq) && queued;
+			done = traffic_account(&traffic, f, len, seq) && queued;
 			vnet_rx_done();
 			continue;
 		}
 		if (rdtsc() > deadline) {
-			lost++;
+			traffic.lost++;
 			break;
 		}
 		cpu_relax();
