@@ -26,7 +26,7 @@ DEPS_STAMP := downloads/.deps-installed
 
 .DELETE_ON_ERROR:
 .PHONY: all prepare patches qemu kernel kernel-upstream kselftests mlx5-build check demo \
-	qemu-upstream kernel-debian bench deb qemu-deb kernel-debian-6.1 check-deb install
+	qemu-upstream kernel-debian bench guest guest-linux deb qemu-deb kernel-debian-6.1 check-deb install
 
 all: qemu kernel
 
@@ -137,11 +137,22 @@ mlx5-build: kernel/build-mlx5/.config kernel/src/.git/applied-series
 		drivers/vdpa/mlx5/
 
 # The freestanding test guest booted by the migration scenarios.
-.PHONY: guest
 guest:
 	$(MAKE) -C tests/guest
 
-check: all kselftests kernel-upstream guest deb kernel-debian-6.1
+# The Linux test guest: a small kernel (kernel/configs/guest.config) and an
+# initramfs holding the static init of tests/guest-linux.
+GKMAKE = $(MAKE) -s -C kernel/src O=$(TOP)/kernel/build-guest CC="$(KCC)" -j$(JOBS)
+kernel/build-guest/.config: kernel/configs/guest.config | kernel/src/.git/applied-series
+	mkdir -p kernel/build-guest
+	KCONFIG_ALLCONFIG=$(TOP)/kernel/configs/guest.config $(GKMAKE) allnoconfig
+	sh scripts/check-kconfig.sh kernel/configs/guest.config $@
+
+guest-linux: kernel/build-guest/.config kernel/src/.git/applied-series
+	$(GKMAKE) bzImage
+	$(MAKE) -C tests/guest-linux GEN_INIT_CPIO=$(TOP)/kernel/build-guest/usr/gen_init_cpio
+
+check: all kselftests kernel-upstream guest guest-linux deb kernel-debian-6.1
 	python3 tests/run.py $(SUITES)
 
 demo: all guest
