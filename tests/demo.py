@@ -13,10 +13,9 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), 'lib'))
-import migration  # noqa: E402
-from guest_vm import GuestVM  # noqa: E402
-from iotlb_trace import table  # noqa: E402
+from tests.lib import migration
+from tests.lib.guest_vm import GuestVM
+from tools.iotlb_trace import table
 
 OUT = os.environ.get('QVP_OUT', '/tmp')
 MEM = '256M'

@@ -20,7 +20,8 @@ VM = [os.path.join(TOP, 'tests', 'vm', 'run')]
 # Linux 6.1 without our series (make kernel-upstream)
 UPSTREAM_KERNEL = ['--kernel', os.path.join(TOP, 'kernel', 'build-upstream', 'arch',
                                             'x86', 'boot', 'bzImage')]
-TAP = ['python3', os.path.join(TOP, 'tests', 'lib', 'tap.py')]
+# Python suites, run from TOP: that makes the tree's packages importable
+TAP = ['python3', '-m', 'tests.lib.tap']
 # A second edu device in the test VM: two VFIO groups behind one IOMMU
 EDU2 = ['--qemu-arg=-device', '--qemu-arg=edu']
 # QEMU's C qtest of the IOTLB across reset (patches/qemu), persist on/off/auto
@@ -85,7 +86,7 @@ SUITES = {
     # the modules are dkms's, then the kernel selftest on them
     'deb-kselftest': VM + DEBIAN_61 + [
         '--vdpa', '1', '--timeout', '900', '--', 'sh', '-c',
-        'python3 tests/lib/tap.py tests/deb/test_kernel.py; r=$?; '
+        'python3 -m tests.lib.tap tests/deb/test_kernel.py; r=$?; '
         'kernel/build/kselftest/vhost/vhost_vdpa_iotlb || r=1; exit $r'],
     # migration with persistence, the packaged qemu-system-x86_64 in L1
     'deb-migration': ['python3', 'tests/deb/dpkg_root.py', '--run'] + VM + DEBIAN_61 + [

@@ -1,7 +1,7 @@
 """A migration that does not finish leaves the source running its traffic."""
 
+from tests.lib import migration
 from vdpa_migration import VdpaMigrationTest, free_port
-import migration
 
 # Slow enough that the migration is still running when it is interrupted
 SLOW = 64 << 10

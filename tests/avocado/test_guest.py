@@ -1,7 +1,7 @@
 """Migrations the guest makes harder: ping-pong, NIC resets, a bigger RAM."""
 
+from tests.lib import migration
 from vdpa_migration import VdpaMigrationTest, free_port
-import migration
 
 
 class PingPongTest(VdpaMigrationTest):

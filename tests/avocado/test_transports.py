@@ -2,8 +2,8 @@
 
 import os
 
+from tests.lib import migration
 from vdpa_migration import VdpaMigrationTest
-import migration
 
 
 class TransportTest(VdpaMigrationTest):

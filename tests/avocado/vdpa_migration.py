@@ -15,13 +15,11 @@ import json
 import os
 import shutil
 import socket
-import sys
 import tempfile
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
-import migration  # noqa: E402
-from guest_vm import GuestVM  # noqa: E402
+from tests.lib import migration
+from tests.lib.guest_vm import GuestVM
 
 OUT = os.environ.get('QVP_OUT', tempfile.gettempdir())
 RESULTS = os.path.join(OUT, 'migration-results.jsonl')

@@ -12,7 +12,7 @@ import re
 import subprocess
 import unittest
 
-from paths import TOP
+from tests.lib.paths import TOP
 
 ROOT = os.environ.get('QVP_DEB_KERNEL_ROOT',
                       os.path.join(TOP, 'kernel', 'build-debian-6.1', 'root'))

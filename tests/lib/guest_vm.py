@@ -8,16 +8,13 @@ mark() records phase boundaries by time for tools/iotlb_trace.py.
 
 import os
 import re
-import sys
 import time
 
-from paths import QEMU, TOP
-import procfs
+from qemu.machine import QEMUMachine
 
-sys.path.insert(0, os.path.join(TOP, 'qemu', 'src', 'python'))
-sys.path.insert(0, os.path.join(TOP, 'tools'))
-from qemu.machine import QEMUMachine  # noqa: E402
-import iotlb_trace  # noqa: E402
+from tests.lib import procfs
+from tests.lib.paths import QEMU, TOP
+from tools import iotlb_trace
 
 GUEST = os.path.join(TOP, 'tests', 'guest', 'build', 'guest.elf')
 COUNTERS = ('t', 'sent', 'recv', 'corrupt', 'ooo', 'lost', 'resets')

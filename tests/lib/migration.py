@@ -8,7 +8,7 @@ migration, "after" from then on.
 
 import time
 
-from guest_vm import GuestError
+from tests.lib.guest_vm import GuestError
 
 DONE = ('completed', 'failed', 'cancelled')
 

@@ -16,10 +16,6 @@ def out_path(name):
     return os.path.join(OUT, name)
 
 
-BZIMAGE = os.environ.get('QVP_BZIMAGE',
-                         os.path.join(TOP, 'kernel', 'build', 'arch', 'x86',
-                                      'boot', 'bzImage'))
-
 # The Linux test guest (make guest-linux): kernel/configs/guest.config and the
 # static init of tests/guest-linux in an initramfs
 GUEST_LINUX_KERNEL = os.path.join(TOP, 'kernel', 'build-guest', 'arch', 'x86',

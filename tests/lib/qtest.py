@@ -12,14 +12,11 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 
-from paths import QEMU, TOP
-
-sys.path.insert(0, os.path.join(TOP, 'tools'))
-import iotlb_trace  # noqa: E402
+from tests.lib.paths import QEMU
+from tools import iotlb_trace
 
 # Trace events the IOTLB counts and phase analysis read.
 TRACE_EVENTS = ['vhost_vdpa_*']

@@ -6,8 +6,8 @@ IOTLB traffic of each phase is counted with tools/iotlb_trace.py.
 """
 
 
-from qtest import QTestMachine
-from virtio_net import VirtioNetPCI
+from tests.lib.qtest import QTestMachine
+from tests.lib.virtio_net import VirtioNetPCI
 
 NIC_SLOT = 4
 PHASES = ('start', 'reset', 'restart')

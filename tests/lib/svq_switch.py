@@ -12,8 +12,8 @@ import os
 import tempfile
 import time
 
-from qtest import QTestMachine
-from virtio_net import VirtioNetPCI
+from tests.lib.qtest import QTestMachine
+from tests.lib.virtio_net import VirtioNetPCI
 
 NIC_SLOT = 4
 PHASES = ('start', 'svq-on', 'svq-off')

@@ -1,14 +1,15 @@
-#!/usr/bin/env python3
 """Run Python unittest modules and report in TAP, like the kernel selftests.
 
-    tests/lib/tap.py DIR_OR_FILE...
+    python3 -m tests.lib.tap DIR_OR_FILE...      (from the top of the tree)
+
+A suite is a directory of test_*.py modules (or one of them); unittest's
+discovery makes the directory the top level, so a suite's own helper modules
+are imported by their plain names, and the library as tests.lib.<module>.
 """
 
 import os
 import sys
 import unittest
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 class TapResult(unittest.TestResult):
@@ -45,17 +46,13 @@ class TapResult(unittest.TestResult):
 
 
 def main():
-    loader = unittest.TestLoader()
     suite = unittest.TestSuite()
     for path in sys.argv[1:]:
         path = os.path.abspath(path)
-        if os.path.isdir(path):
-            suite.addTests(loader.discover(path, pattern='test_*.py',
-                                           top_level_dir=path))
-        else:
-            sys.path.insert(0, os.path.dirname(path))
-            suite.addTests(loader.loadTestsFromName(
-                os.path.splitext(os.path.basename(path))[0]))
+        top, pattern = ((path, 'test_*.py') if os.path.isdir(path)
+                        else os.path.split(path))
+        suite.addTests(unittest.TestLoader().discover(top, pattern=pattern,
+                                                      top_level_dir=top))
     print('TAP version 13')
     print(f'1..{suite.countTestCases()}', flush=True)
     result = TapResult()

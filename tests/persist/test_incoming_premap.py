@@ -10,8 +10,8 @@ guest's IOVAs at its start.
 
 import unittest
 
-from paths import out_path
-from qtest import QTestMachine
+from tests.lib.paths import out_path
+from tests.lib.qtest import QTestMachine
 
 GUEST_MEM = 256 << 20
 MIB = 1 << 20

@@ -11,11 +11,11 @@ the changed section merges with or splits from.
 import resource
 import unittest
 
-from paths import out_path
-from procfs import pinned_kib
-from qtest import QTestMachine
-from reset_cycle import NIC_SLOT, PAYLOADS
-from virtio_net import VirtioNetPCI
+from tests.lib.paths import out_path
+from tests.lib.procfs import pinned_kib
+from tests.lib.qtest import QTestMachine
+from tests.lib.reset_cycle import NIC_SLOT, PAYLOADS
+from tests.lib.virtio_net import VirtioNetPCI
 
 DIMM = 128 << 20
 

@@ -8,10 +8,11 @@ both modes: only the shadow vrings are mapped and unmapped.
 
 import unittest
 
-import svq_switch
-from paths import out_path
-from qtest import QTestMachine, iotlb_trace
-from virtio_net import VirtioNetPCI
+from tests.lib import svq_switch
+from tests.lib.paths import out_path
+from tests.lib.qtest import QTestMachine
+from tests.lib.virtio_net import VirtioNetPCI
+from tools import iotlb_trace
 
 GUEST_MEM = 256 << 20
 

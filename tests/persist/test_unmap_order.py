@@ -9,10 +9,11 @@ netdev created at start-up and with netdev_add later.
 
 import unittest
 
-from paths import out_path
-from qtest import QTestMachine, iotlb_trace
-from reset_cycle import NIC_SLOT, PAYLOADS
-from virtio_net import VirtioNetPCI
+from tests.lib.paths import out_path
+from tests.lib.qtest import QTestMachine
+from tests.lib.reset_cycle import NIC_SLOT, PAYLOADS
+from tests.lib.virtio_net import VirtioNetPCI
+from tools import iotlb_trace
 
 NETDEV = 'vhost-vdpa,vhostdev=/dev/vhost-vdpa-0,id=n0,x-iotlb-persist=on'
 NIC = f'virtio-net-pci,netdev=n0,id=nic0,addr={NIC_SLOT:02x}.0'

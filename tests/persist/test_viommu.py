@@ -9,9 +9,9 @@ even with x-iotlb-persist=on, and maps again at the next start.
 import os
 import unittest
 
-from qtest import QTestMachine
-from reset_cycle import NIC_SLOT, PAYLOADS
-from virtio_net import VirtioNetPCI
+from tests.lib.qtest import QTestMachine
+from tests.lib.reset_cycle import NIC_SLOT, PAYLOADS
+from tests.lib.virtio_net import VirtioNetPCI
 
 
 class ViommuTest(unittest.TestCase):

@@ -9,7 +9,7 @@ with x-iotlb-persist=off, on any kernel.
 import os
 import unittest
 
-import reset_cycle
+from tests.lib import reset_cycle
 
 VHOSTDEV = '/dev/vhost-vdpa-0'
 GUEST_MEM = 256 << 20

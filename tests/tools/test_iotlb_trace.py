@@ -1,11 +1,8 @@
 """tools/iotlb_trace.py on a trace in the exact format QEMU 10.0 writes."""
 
-import os
-import sys
 import unittest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'tools'))
-import iotlb_trace  # noqa: E402
+from tools import iotlb_trace
 
 TRACE = """\
 101@100.000000:vhost_vdpa_set_owner dev: 0x5581 

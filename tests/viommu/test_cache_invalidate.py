@@ -29,7 +29,7 @@ import re
 import time
 import unittest
 
-from qtest import QTestMachine
+from tests.lib.qtest import QTestMachine
 
 EDU = ('0x1234', '0x11e8')
 SUPPORTED = os.environ.get('QVP_CACHE_INV', 'supported') == 'supported'

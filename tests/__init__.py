@@ -1,0 +1,1 @@
+"""The fork's tests; tests.lib is the library every suite imports."""
