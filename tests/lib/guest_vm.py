@@ -13,6 +13,7 @@ import time
 from qemu.machine import QEMUMachine
 
 from tests.lib import procfs
+from tests.lib.nic import nic_args
 from tests.lib.paths import QEMU, TOP
 from tools import iotlb_trace
 
@@ -36,15 +37,11 @@ class GuestVM:
         for f in (self.serial, self.trace):
             if os.path.exists(f):
                 os.unlink(f)
-        netdev = f'vhost-vdpa,vhostdev={vhostdev},id=n0,x-iotlb-persist={persist}'
-        if svq:
-            netdev += ',x-svq=on'
         args = ['-M', machine, '-accel', 'tcg', '-m', mem, '-nodefaults',
                 '-msg', 'timestamp=on', '-kernel', GUEST,
                 '-serial', f'file:{self.serial}',
-                '-trace', 'enable=vhost_vdpa_*', '-D', self.trace,
-                '-netdev', netdev,
-                '-device', 'virtio-net-pci,netdev=n0,disable-legacy=on']
+                '-trace', 'enable=vhost_vdpa_*', '-D', self.trace]
+        args += nic_args(vhostdev, persist=persist, svq=svq, modern_only=True)
         if append:
             args += ['-append', append]
         if incoming:

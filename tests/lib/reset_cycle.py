@@ -6,20 +6,18 @@ IOTLB traffic of each phase is counted with tools/iotlb_trace.py.
 """
 
 
+from tests.lib.nic import NIC_SLOT, VHOSTDEV, nic_args
 from tests.lib.qtest import QTestMachine
 from tests.lib.virtio_net import VirtioNetPCI
 
-NIC_SLOT = 4
 PHASES = ('start', 'reset', 'restart')
 # What is sent after the first DRIVER_OK and after the reset
 PAYLOADS = (b'first frame ' + bytes(range(64)), b'after reset ' + bytes(range(64)))
 
 
-def run(vhostdev='/dev/vhost-vdpa-0', mem='256M', netdev_opts='', trace=None):
+def run(vhostdev=VHOSTDEV, mem='256M', persist=None, trace=None):
     """Run the scenario; return ({phase: counts}, [echoed payload, ...])."""
-    args = ['-M', 'q35', '-m', mem,
-            '-netdev', f'vhost-vdpa,vhostdev={vhostdev},id=n0{netdev_opts}',
-            '-device', f'virtio-net-pci,netdev=n0,id=nic0,addr={NIC_SLOT:02x}.0']
+    args = ['-M', 'q35', '-m', mem] + nic_args(vhostdev, persist, slot=NIC_SLOT)
     echoes = []
     with QTestMachine(args, trace=trace) as qt:
         nic = VirtioNetPCI(qt, NIC_SLOT)

@@ -12,10 +12,10 @@ import os
 import tempfile
 import time
 
+from tests.lib.nic import NIC_SLOT, VHOSTDEV, nic_args
 from tests.lib.qtest import QTestMachine
 from tests.lib.virtio_net import VirtioNetPCI
 
-NIC_SLOT = 4
 PHASES = ('start', 'svq-on', 'svq-off')
 PAYLOADS = (b'before migration', b'through SVQ', b'after cancel')
 
@@ -32,11 +32,9 @@ def wait_migration(qt, states, timeout=60):
         time.sleep(0.05)
 
 
-def run(vhostdev='/dev/vhost-vdpa-0', mem='256M', netdev_opts='', trace=None):
+def run(vhostdev=VHOSTDEV, mem='256M', persist=None, trace=None):
     """Run the scenario; return ({phase: counts}, [echoed payload, ...])."""
-    args = ['-M', 'q35', '-m', mem,
-            '-netdev', f'vhost-vdpa,vhostdev={vhostdev},id=n0{netdev_opts}',
-            '-device', f'virtio-net-pci,netdev=n0,id=nic0,addr={NIC_SLOT:02x}.0']
+    args = ['-M', 'q35', '-m', mem] + nic_args(vhostdev, persist, slot=NIC_SLOT)
     echoes = []
     target = os.path.join(tempfile.mkdtemp(prefix='qvp-mig-'), 'state')
     with QTestMachine(args, trace=trace) as qt:

@@ -10,19 +10,21 @@ guest's IOVAs at its start.
 
 import unittest
 
+from tests.lib.nic import device_args, netdev_args
 from tests.lib.paths import out_path
 from tests.lib.qtest import QTestMachine
 
 GUEST_MEM = 256 << 20
 MIB = 1 << 20
-NETDEV = 'vhost-vdpa,vhostdev=/dev/vhost-vdpa-0,id=n0,x-iotlb-persist={}'
-NIC = ['-device', 'virtio-net-pci,netdev=n0,id=nic0']
 
 
-def incoming_trace(name, mode='on', devices=NIC):
+def incoming_trace(name, mode='on', nic=True, viommu=False):
     trace = out_path(f'incoming-{name}.log')
-    args = ['-M', 'q35', '-m', '256M', '-incoming', 'defer',
-            '-netdev', NETDEV.format(mode)] + devices
+    args = ['-M', 'q35', '-m', '256M', '-incoming', 'defer'] + netdev_args(persist=mode)
+    if viommu:
+        args += ['-device', 'intel-iommu']
+    if nic:
+        args += device_args(iommu_platform=viommu)
     with QTestMachine(args, trace=trace) as qt:
         status = qt.qmp('query-status')['status']
         qt.mark('waiting')
@@ -49,14 +51,11 @@ class IncomingPremapTest(unittest.TestCase):
         self.assertEqual(init['map'], 0)
 
     def test_no_premap_without_nic(self):
-        status, init = incoming_trace('no-nic', devices=[])
+        status, init = incoming_trace('no-nic', nic=False)
         self.assertEqual(status, 'inmigrate')
         self.assertEqual(init['map'], 0, 'mapped for a netdev no NIC uses')
 
     def test_no_premap_behind_viommu(self):
-        status, init = incoming_trace('viommu', devices=[
-            '-device', 'intel-iommu',
-            '-device', 'virtio-net-pci,netdev=n0,id=nic0,iommu_platform=on,'
-                       'disable-legacy=on'])
+        status, init = incoming_trace('viommu', viommu=True)
         self.assertEqual(status, 'inmigrate')
         self.assertEqual(init['map'], 0, 'mapped for a NIC behind a vIOMMU')

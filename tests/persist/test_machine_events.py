@@ -11,10 +11,11 @@ the changed section merges with or splits from.
 import resource
 import unittest
 
+from tests.lib.nic import NIC_SLOT, nic_args
 from tests.lib.paths import out_path
 from tests.lib.procfs import pinned_kib
 from tests.lib.qtest import QTestMachine
-from tests.lib.reset_cycle import NIC_SLOT, PAYLOADS
+from tests.lib.reset_cycle import PAYLOADS
 from tests.lib.virtio_net import VirtioNetPCI
 
 DIMM = 128 << 20
@@ -30,10 +31,8 @@ def write_pam0(qt, val):
 
 def machine(name, persist='on'):
     trace = out_path(f'{name}.log')
-    args = ['-M', 'q35', '-m', '256M,slots=2,maxmem=1G',
-            '-netdev', 'vhost-vdpa,vhostdev=/dev/vhost-vdpa-0,id=n0,'
-                       f'x-iotlb-persist={persist}',
-            '-device', f'virtio-net-pci,netdev=n0,id=nic0,addr={NIC_SLOT:02x}.0']
+    args = ['-M', 'q35', '-m', '256M,slots=2,maxmem=1G']
+    args += nic_args(persist=persist, slot=NIC_SLOT)
     return QTestMachine(args, trace=trace)
 
 

@@ -9,6 +9,7 @@ both modes: only the shadow vrings are mapped and unmapped.
 import unittest
 
 from tests.lib import svq_switch
+from tests.lib.nic import NIC_SLOT, nic_args
 from tests.lib.paths import out_path
 from tests.lib.qtest import QTestMachine
 from tests.lib.virtio_net import VirtioNetPCI
@@ -20,8 +21,7 @@ GUEST_MEM = 256 << 20
 class SvqSwitchTest(unittest.TestCase):
     def run_switch(self, mode):
         trace = out_path(f'svq-switch-{mode}.log')
-        phases, echoes = svq_switch.run(netdev_opts=f',x-iotlb-persist={mode}',
-                                        trace=trace)
+        phases, echoes = svq_switch.run(persist=mode, trace=trace)
         self.assertEqual(echoes, list(svq_switch.PAYLOADS),
                          'a frame did not come back intact')
         return phases
@@ -57,13 +57,10 @@ class ShadowIovaTest(unittest.TestCase):
     def test_shadow_iovas_outside_guest_memory(self):
         """RAM appearing in a hole while SVQ runs is mapped; nothing collides."""
         trace = out_path('svq-holes.log')
-        args = ['-M', 'pc', '-m', '256M', '-device', f'VGA,addr={VGA_SLOT:02x}.0',
-                '-netdev', 'vhost-vdpa,vhostdev=/dev/vhost-vdpa-0,id=n0,'
-                           'x-svq=on,x-iotlb-persist=on',
-                '-device', f'virtio-net-pci,netdev=n0,id=nic0,'
-                           f'addr={svq_switch.NIC_SLOT:02x}.0']
+        args = ['-M', 'pc', '-m', '256M', '-device', f'VGA,addr={VGA_SLOT:02x}.0']
+        args += nic_args(persist='on', svq=True, slot=NIC_SLOT)
         with QTestMachine(args, trace=trace) as qt:
-            nic = VirtioNetPCI(qt, svq_switch.NIC_SLOT)
+            nic = VirtioNetPCI(qt, NIC_SLOT)
             nic.start()
             self.assertEqual(nic.echo(b'before'), b'before')
             qt.mark('ram-in-holes')

@@ -9,14 +9,14 @@ netdev created at start-up and with netdev_add later.
 
 import unittest
 
+from tests.lib.nic import NIC_SLOT, netdev_options, nic_args, nic_options
 from tests.lib.paths import out_path
 from tests.lib.qtest import QTestMachine
-from tests.lib.reset_cycle import NIC_SLOT, PAYLOADS
+from tests.lib.reset_cycle import PAYLOADS
 from tests.lib.virtio_net import VirtioNetPCI
 from tools import iotlb_trace
 
-NETDEV = 'vhost-vdpa,vhostdev=/dev/vhost-vdpa-0,id=n0,x-iotlb-persist=on'
-NIC = f'virtio-net-pci,netdev=n0,id=nic0,addr={NIC_SLOT:02x}.0'
+NIC = nic_args(persist='on', slot=NIC_SLOT)
 ACPI_PCIHP_EJ = 0xae08          # the pc machine's ACPI PCI hotplug eject
 
 
@@ -46,7 +46,7 @@ class UnmapOrderTest(unittest.TestCase):
                                   for d in b['devices']])
 
     def test_device_del(self):
-        args = ['-M', 'pc', '-m', '256M', '-netdev', NETDEV, '-device', NIC]
+        args = ['-M', 'pc', '-m', '256M'] + NIC
         with QTestMachine(args, trace=trace_path('device-del')) as qt:
             self.run_nic(qt)
             self.unplug(qt)
@@ -55,10 +55,8 @@ class UnmapOrderTest(unittest.TestCase):
     def test_netdev_add_then_system_reset_and_device_del(self):
         with QTestMachine(['-M', 'pc', '-m', '256M'],
                           trace=trace_path('netdev-add')) as qt:
-            opts = dict(kv.split('=') for kv in NETDEV.split(',')[1:])
-            qt.qmp('netdev_add', type='vhost-vdpa', **opts)
-            qt.qmp('device_add', driver='virtio-net-pci', netdev='n0', id='nic0',
-                   addr=f'{NIC_SLOT:02x}.0')
+            qt.qmp('netdev_add', **netdev_options(persist='on'))
+            qt.qmp('device_add', **nic_options(slot=NIC_SLOT))
             self.run_nic(qt)
             qt.qmp('system_reset')
             self.run_nic(qt)
@@ -66,15 +64,14 @@ class UnmapOrderTest(unittest.TestCase):
         self.check_order(qt)
 
     def test_exit(self):
-        args = ['-M', 'q35', '-m', '256M', '-netdev', NETDEV, '-device', NIC]
+        args = ['-M', 'q35', '-m', '256M'] + NIC
         with QTestMachine(args, trace=trace_path('exit')) as qt:
             self.run_nic(qt)
         self.check_order(qt)
 
     def test_reset_behind_viommu(self):
-        args = ['-M', 'q35', '-m', '256M', '-device', 'intel-iommu',
-                '-netdev', NETDEV,
-                '-device', NIC + ',iommu_platform=on,disable-legacy=on']
+        args = ['-M', 'q35', '-m', '256M', '-device', 'intel-iommu']
+        args += nic_args(persist='on', slot=NIC_SLOT, iommu_platform=True)
         with QTestMachine(args, trace=trace_path('viommu')) as qt:
             nic = VirtioNetPCI(qt, NIC_SLOT)
             nic.start(features=(1 << 32) | (1 << 33))  # VERSION_1, ACCESS_PLATFORM

@@ -9,20 +9,17 @@ even with x-iotlb-persist=on, and maps again at the next start.
 import os
 import unittest
 
+from tests.lib.nic import NIC_SLOT, nic_args
 from tests.lib.qtest import QTestMachine
-from tests.lib.reset_cycle import NIC_SLOT, PAYLOADS
+from tests.lib.reset_cycle import PAYLOADS
 from tests.lib.virtio_net import VirtioNetPCI
 
 
 class ViommuTest(unittest.TestCase):
     def test_no_persistence_behind_viommu(self):
         trace = os.path.join(os.environ.get('QVP_OUT', '/tmp'), 'viommu.log')
-        args = ['-M', 'q35', '-m', '256M', '-device', 'intel-iommu',
-                '-netdev', 'vhost-vdpa,vhostdev=/dev/vhost-vdpa-0,id=n0,'
-                           'x-iotlb-persist=on',
-                '-device', f'virtio-net-pci,netdev=n0,id=nic0,'
-                           f'addr={NIC_SLOT:02x}.0,iommu_platform=on,'
-                           f'disable-legacy=on']
+        args = ['-M', 'q35', '-m', '256M', '-device', 'intel-iommu']
+        args += nic_args(persist='on', slot=NIC_SLOT, iommu_platform=True)
         with QTestMachine(args, trace=trace) as qt:
             nic = VirtioNetPCI(qt, NIC_SLOT)
             qt.mark('start')

@@ -23,7 +23,7 @@ class VhostVdpaResetTest(unittest.TestCase):
         cls.trace = os.path.join(os.environ.get('QVP_OUT', '/tmp'),
                                  'smoke-trace.log')
         cls.phases, cls.echoes = reset_cycle.run(
-            VHOSTDEV, netdev_opts=',x-iotlb-persist=off', trace=cls.trace)
+            VHOSTDEV, persist='off', trace=cls.trace)
 
     def counts(self, phase):
         return self.phases[phase]['asid'].get('0', {'map': 0, 'unmap': 0,
