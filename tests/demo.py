@@ -11,7 +11,6 @@ table sums up what each cost.
 
 import os
 import sys
-import time
 
 from tests.lib import migration
 from tests.lib.guest_vm import GuestVM
@@ -23,16 +22,6 @@ RESET_EVERY = 100
 RESETS = 3          # NIC resets counted before the migration
 
 
-def wait_resets(vm, above, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        now = vm.counters()
-        if now and now['resets'] > above:
-            return now
-        time.sleep(0.1)
-    raise SystemExit(f'demo: the guest did not reset its NIC: {vm.lines()[-3:]}')
-
-
 def scenario(mode, port):
     work = os.path.join(OUT, f'demo-{mode}')
     os.makedirs(work, exist_ok=True)
@@ -42,9 +31,9 @@ def scenario(mode, port):
     dst = GuestVM('dst', work, '/dev/vhost-vdpa-1', incoming=uri, **opts)
     try:
         src.launch()
-        first = wait_resets(src, 0)
+        first = src.wait_counter('resets', 0, timeout=120)
         src.mark('resets')
-        last = wait_resets(src, first['resets'] + RESETS - 1)
+        last = src.wait_counter('resets', first['resets'] + RESETS - 1, timeout=120)
         src.mark('system-reset')
         since = len(src.lines())
         src.cmd('system_reset')

@@ -15,6 +15,7 @@ from qemu.machine import QEMUMachine
 from tests.lib import procfs
 from tests.lib.nic import nic_args
 from tests.lib.paths import QEMU, TOP
+from tests.lib.wait import wait_for
 from tools import iotlb_trace
 
 GUEST = os.path.join(TOP, 'tests', 'guest', 'build', 'guest.elf')
@@ -59,6 +60,9 @@ class GuestVM:
     def cmd(self, command, **args):
         return self.vm.cmd(command, **args)
 
+    # the name QTestMachine gives it: tests/lib/migration.py drives either
+    qmp = cmd
+
     def status(self):
         return self.cmd('query-status')['status']
 
@@ -85,22 +89,21 @@ class GuestVM:
     def errors(self):
         return [line for line in self.lines() if line.startswith('qvp-guest: error')]
 
-    def wait_recv(self, above, timeout=60, since=0):
-        """Wait until the guest has received more than `above` echoes
-        (counted in serial lines from line `since` on: a rebooted guest
-        counts from 0 again)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            now = self.counters(since)
+    def wait_counter(self, counter, above, timeout=60, since=0):
+        """Wait until the guest's counter (COUNTERS) is above `above`, in
+        serial lines from line `since` on (a rebooted guest counts from 0
+        again); return the counters then."""
+        def observe():
             if self.errors():
                 raise GuestError(f'{self.name}: {self.errors()[0]}')
-            if now and now['recv'] > above:
-                return now
-            if time.monotonic() > deadline:
-                raise GuestError(f'{self.name}: received {now and now["recv"]} '
-                                 f'echoes after {timeout} s, waited for more '
-                                 f'than {above}; serial: {self.lines()[-3:]}')
-            time.sleep(0.1)
+            return self.counters(since)
+        return wait_for(f'{self.name}: guest counter {counter} above {above}',
+                        observe, lambda now: now and now[counter] > above,
+                        timeout, details=lambda: f'serial: {self.lines()[-3:]}')
+
+    def wait_recv(self, above, timeout=60, since=0):
+        """Wait until the guest has received more than `above` echoes."""
+        return self.wait_counter('recv', above, timeout, since)
 
     # -- what the host sees --------------------------------------------------
     def pinned_kib(self):

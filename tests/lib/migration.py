@@ -1,43 +1,43 @@
-"""Live migration of the tiny guest between two vhost-vdpa devices.
+"""Live migration between two QEMUs: the tiny guest's (tests/lib/guest_vm.py)
+or qtest machines (tests/lib/qtest.py), both with qmp(), name and mark().
 
-Used by the migration scenarios (tests/avocado) and `make demo`.  The phases
-recorded on both sides: "init" from launch to the migrate command (on the
-destination that is the incoming set-up), "migrate" to the end of the
-migration, "after" from then on.
+Used by the migration scenarios (tests/avocado), the SVQ-switch scenario and
+`make demo`.  The phases recorded on both sides: "init" from launch to the
+migrate command (on the destination that is the incoming set-up), "migrate"
+to the end of the migration, "after" from then on.
 """
 
-import time
-
-from tests.lib.guest_vm import GuestError
+from tests.lib.wait import wait_for
 
 DONE = ('completed', 'failed', 'cancelled')
 
 
+class MigrationError(Exception):
+    pass
+
+
 def wait_status(vm, states, timeout=120):
     """Poll query-migrate until its status is one of states; return it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        info = vm.cmd('query-migrate')
-        if info.get('status') in states:
-            return info
-        if info.get('status') in DONE:
-            raise GuestError(f'{vm.name}: migration {info["status"]} '
-                             f'({info.get("error-desc", "no error given")}), '
-                             f'expected {states}')
-        if time.monotonic() > deadline:
-            raise GuestError(f'{vm.name}: migration still {info.get("status")} '
-                             f'after {timeout} s, expected {states}')
-        time.sleep(0.05)
+    def observe():
+        info = vm.qmp('query-migrate')
+        if info.get('status') in DONE and info['status'] not in states:
+            raise MigrationError(f'{vm.name}: migration {info["status"]} '
+                                 f'({info.get("error-desc", "no error given")}), '
+                                 f'expected {states}')
+        return info
+    return wait_for(f'{vm.name}: migration status in {states}', observe,
+                    lambda info: info.get('status') in states, timeout,
+                    interval=0.05)
 
 
 def start(src, dst, uri, bandwidth=None):
     """Start migrating src to dst (dst may be None: a file target)."""
     if bandwidth:
-        src.cmd('migrate-set-parameters', **{'max-bandwidth': bandwidth})
+        src.qmp('migrate-set-parameters', **{'max-bandwidth': bandwidth})
     for vm in (src, dst):
         if vm:
             vm.mark('migrate')
-    src.cmd('migrate', uri=uri)
+    src.qmp('migrate', uri=uri)
 
 
 def finish(src, dst, timeout=300):

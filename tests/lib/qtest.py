@@ -16,6 +16,7 @@ import tempfile
 import time
 
 from tests.lib.paths import QEMU
+from tests.lib.wait import wait_for
 from tools import iotlb_trace
 
 # Trace events the IOTLB counts and phase analysis read.
@@ -30,7 +31,8 @@ class QTestMachine:
     """One QEMU process under qtest.  Use as a context manager."""
 
     def __init__(self, args, trace=None, events=TRACE_EVENTS, timeout=60,
-                 qemu=QEMU):
+                 qemu=QEMU, name='qtest'):
+        self.name = name
         self.dir = tempfile.mkdtemp(prefix='qvp-qtest-')
         self.trace = trace or os.path.join(self.dir, 'trace.log')
         self.timeout = timeout
@@ -65,18 +67,18 @@ class QTestMachine:
         return s
 
     def _accept(self, sock):
-        deadline = time.monotonic() + self.timeout
-        while time.monotonic() < deadline:
+        def connection():
             if self.proc.poll() is not None:
                 raise QTestError(f'QEMU exited ({self.proc.returncode}) before '
                                  f'connecting:\n{self.log_text()}')
             try:
-                conn, _ = sock.accept()
-                conn.settimeout(self.timeout)
-                return conn
+                return sock.accept()[0]     # waits up to a second
             except socket.timeout:
-                continue
-        raise QTestError(f'QEMU did not connect within {self.timeout} s')
+                return None
+        conn = wait_for(f'QEMU to connect to {sock.getsockname()}', connection,
+                        timeout=self.timeout, interval=0)
+        conn.settimeout(self.timeout)
+        return conn
 
     def log_text(self):
         with open(self.trace, errors='replace') as f:

@@ -10,26 +10,14 @@ cancels the migration (phase svq-off) and echoes again.
 
 import os
 import tempfile
-import time
 
+from tests.lib.migration import wait_status
 from tests.lib.nic import NIC_SLOT, VHOSTDEV, nic_args
 from tests.lib.qtest import QTestMachine
 from tests.lib.virtio_net import VirtioNetPCI
 
 PHASES = ('start', 'svq-on', 'svq-off')
 PAYLOADS = (b'before migration', b'through SVQ', b'after cancel')
-
-
-def wait_migration(qt, states, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        status = qt.qmp('query-migrate').get('status')
-        if status in states:
-            return status
-        if time.monotonic() > deadline:
-            raise AssertionError(f'migration status {status} after {timeout} s, '
-                                 f'expected one of {states}')
-        time.sleep(0.05)
 
 
 def run(vhostdev=VHOSTDEV, mem='256M', persist=None, trace=None):
@@ -46,11 +34,11 @@ def run(vhostdev=VHOSTDEV, mem='256M', persist=None, trace=None):
         qt.qmp('migrate-set-parameters', **{'max-bandwidth': 1 << 20})
         qt.mark('svq-on')
         qt.qmp('migrate', uri=f'file:{target}')
-        wait_migration(qt, ('active',))
+        wait_status(qt, ('active',), timeout=60)
         echoes.append(nic.echo(PAYLOADS[1]))
         qt.mark('svq-off')
         qt.qmp('migrate_cancel')
-        wait_migration(qt, ('cancelled',))
+        wait_status(qt, ('cancelled',), timeout=60)
         echoes.append(nic.echo(PAYLOADS[2]))
         qt.mark('end')
     os.unlink(target)

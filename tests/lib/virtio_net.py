@@ -6,7 +6,8 @@ queue pair 0 (vdpa_sim_net echoes TX to RX), and reset it again.
 """
 
 import struct
-import time
+
+from tests.lib.wait import wait_for
 
 PCI_COMMAND_MEMORY = 0x2
 PCI_COMMAND_MASTER = 0x4
@@ -66,12 +67,9 @@ class Virtqueue:
 
     def get(self, timeout):
         """Wait for the next used buffer; return (slot, bytes written)."""
-        deadline = time.monotonic() + timeout
-        while self.qt.read(self.used + 2, 2) == self.used_idx:
-            if time.monotonic() > deadline:
-                raise VirtioError(f'queue {self.index}: no used buffer within '
-                                  f'{timeout} s')
-            time.sleep(0.01)
+        wait_for(f'queue {self.index}: a used buffer past index {self.used_idx}',
+                 lambda: self.qt.read(self.used + 2, 2),
+                 lambda idx: idx != self.used_idx, timeout, interval=0.01)
         slot, length = struct.unpack(
             '<II', self.qt.memread(self.used + 4 + 8 * (self.used_idx % self.size), 8))
         self.used_idx = (self.used_idx + 1) & 0xffff
@@ -180,11 +178,8 @@ class VirtioNetPCI:
 
     def reset(self):
         self._w(STATUS, 1, 0)
-        deadline = time.monotonic() + 10
-        while self.status() != 0:
-            if time.monotonic() > deadline:
-                raise VirtioError('device did not finish reset within 10 s')
-            time.sleep(0.01)
+        wait_for('device status 0 (reset done)', self.status,
+                 lambda status: status == 0, timeout=10, interval=0.01)
 
     def echo(self, payload, timeout=10):
         """Send one broadcast frame; return the payload of the frame that

@@ -30,6 +30,7 @@ import time
 import unittest
 
 from tests.lib.qtest import QTestMachine
+from tests.lib.wait import wait_for
 
 EDU = ('0x1234', '0x11e8')
 SUPPORTED = os.environ.get('QVP_CACHE_INV', 'supported') == 'supported'
@@ -185,16 +186,9 @@ def l0_size():
 
 def wait_l0(pattern, what, start=0):
     """Wait for pattern in L0's trace past start; return the match."""
-    deadline = time.monotonic() + L0_WAIT
-    while True:
-        m = re.search(pattern, l0_trace(start))
-        if m or time.monotonic() > deadline:
-            break
-        time.sleep(1)
-    if not m:
-        raise AssertionError(f'L0 never saw {what} within {L0_WAIT} s '
-                             f'(/{pattern}/ not in {L0_TRACE})')
-    return m
+    return wait_for(f'L0 to see {what} (/{pattern}/ in {L0_TRACE})',
+                    lambda: re.search(pattern, l0_trace(start)),
+                    timeout=L0_WAIT, interval=1)
 
 
 class CacheInvalidateTest(unittest.TestCase):
