@@ -35,9 +35,8 @@ def scenario(mode, port):
         src.mark('resets')
         last = src.wait_counter('resets', first['resets'] + RESETS - 1, timeout=120)
         src.mark('system-reset')
-        since = len(src.lines())
         src.cmd('system_reset')
-        src.wait_recv(5, since=since)          # booted again, NIC back up
+        src.wait_recv(5, since=src.wait_boot(2))   # booted again, NIC back up
         src.mark('running')
         pinned_src = src.pinned_kib()
         dst.launch()

@@ -34,6 +34,7 @@ def free_port():
 
 
 class VdpaMigrationTest(unittest.TestCase):
+    guest_os = 'tiny'           # or 'linux' (tests/guest-linux)
     mem = '128M'
     persist = 'on'
     svq = False
@@ -59,7 +60,7 @@ class VdpaMigrationTest(unittest.TestCase):
     # -- machines --------------------------------------------------------
     def guest(self, name, dev, incoming=None, **opts):
         kw = dict(mem=self.mem, persist=self.persist, svq=self.svq,
-                  append=self.append)
+                  append=self.append, guest_os=self.guest_os)
         kw.update(opts)
         vm = GuestVM(name, self.workdir, f'/dev/vhost-vdpa-{dev}',
                      incoming=incoming, **kw)
@@ -72,10 +73,11 @@ class VdpaMigrationTest(unittest.TestCase):
         src.wait_recv(5)
         return src
 
-    def tcp_pair(self):
-        """A running source and a destination waiting for it on tcp."""
+    def tcp_pair(self, src=None):
+        """A running source (new unless given) and a destination waiting
+        for it on tcp."""
         uri = f'tcp:127.0.0.1:{free_port()}'
-        src = self.running_source()
+        src = src or self.running_source()
         return src, self.guest('dst', 1, incoming=uri), uri
 
     # -- assertions --------------------------------------------------------

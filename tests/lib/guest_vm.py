@@ -1,9 +1,12 @@
-"""The tiny guest (tests/guest) in a QEMU process, through QEMU's python/qemu.
+"""A test guest in a QEMU process, through QEMU's python/qemu: the tiny
+freestanding one (tests/guest) or the Linux one (tests/guest-linux).
 
-The guest sends numbered frames through the vhost-vdpa NIC and checks the
+Either sends numbered frames through the vhost-vdpa NIC and checks the
 echoes; every period it prints its counters on the serial port, which goes
-to a file here.  QEMU's vhost_vdpa_* trace goes to another file (-D), and
-mark() records phase boundaries by time for tools/iotlb_trace.py.
+to a file here.  The Linux guest also takes commands (command()) on its
+second serial port, a ring buffer written through QMP.  QEMU's
+vhost_vdpa_* trace goes to another file (-D), and mark() records phase
+boundaries by time for tools/iotlb_trace.py.
 """
 
 import os
@@ -14,7 +17,7 @@ from qemu.machine import QEMUMachine
 
 from tests.lib import procfs
 from tests.lib.nic import nic_args
-from tests.lib.paths import QEMU, TOP
+from tests.lib.paths import GUEST_LINUX_INITRD, GUEST_LINUX_KERNEL, QEMU, TOP
 from tests.lib.wait import wait_for
 from tools import iotlb_trace
 
@@ -27,32 +30,53 @@ class GuestError(Exception):
     pass
 
 
+def tiny_guest_args(serial, append):
+    args = ['-kernel', GUEST, '-serial', f'file:{serial}']
+    return args + (['-append', append] if append else [])
+
+
+def linux_guest_args(serial, append):
+    """ttyS0 is the console, ttyS1 the ring buffer "ctl" of commands."""
+    return ['-kernel', GUEST_LINUX_KERNEL, '-initrd', GUEST_LINUX_INITRD,
+            '-append', f'console=ttyS0 quiet {append}'.strip(),
+            '-serial', f'file:{serial}',
+            '-chardev', 'ringbuf,id=ctl', '-serial', 'chardev:ctl']
+
+
+# guest_os: (its files, how to make them, its QEMU arguments)
+GUESTS = {
+    'tiny': ((GUEST,), 'make guest', tiny_guest_args),
+    'linux': ((GUEST_LINUX_KERNEL, GUEST_LINUX_INITRD), 'make guest-linux',
+              linux_guest_args),
+}
+
+
 class GuestVM:
-    """One QEMU running the tiny guest with a vhost-vdpa virtio-net NIC."""
+    """One QEMU running a test guest with a vhost-vdpa virtio-net NIC."""
 
     def __init__(self, name, workdir, vhostdev, mem='128M', persist='on',
-                 svq=False, append='', incoming=None, machine='pc'):
+                 svq=False, append='', incoming=None, machine='pc',
+                 guest_os='tiny'):
         self.name = name
+        self.files, self.make, guest_args = GUESTS[guest_os]
         self.serial = os.path.join(workdir, f'{name}-serial.log')
         self.trace = os.path.join(workdir, f'{name}-trace.log')
         for f in (self.serial, self.trace):
             if os.path.exists(f):
                 os.unlink(f)
         args = ['-M', machine, '-accel', 'tcg', '-m', mem, '-nodefaults',
-                '-msg', 'timestamp=on', '-kernel', GUEST,
-                '-serial', f'file:{self.serial}',
-                '-trace', 'enable=vhost_vdpa_*', '-D', self.trace]
+                '-msg', 'timestamp=on', '-trace', 'enable=vhost_vdpa_*',
+                '-D', self.trace] + guest_args(self.serial, append)
         args += nic_args(vhostdev, persist=persist, svq=svq, modern_only=True)
-        if append:
-            args += ['-append', append]
         if incoming:
             args += ['-incoming', incoming]
         self.vm = QEMUMachine(QEMU, args=args, name=name, base_temp_dir=workdir)
         self.marks = []
 
     def launch(self):
-        if not os.path.exists(GUEST):
-            raise GuestError(f'{GUEST} is missing: run "make guest"')
+        for f in self.files:
+            if not os.path.exists(f):
+                raise GuestError(f'{f} is missing: run "{self.make}"')
         self.mark('init')
         self.vm.launch()
         return self
@@ -68,6 +92,10 @@ class GuestVM:
 
     def mark(self, phase):
         self.marks.append((time.time(), phase))
+
+    def command(self, text):
+        """A command line to the Linux guest (tests/guest-linux/README.md)."""
+        self.cmd('ringbuf-write', device='ctl', data=text + '\n')
 
     # -- the guest's counters ------------------------------------------------
     def lines(self):
@@ -88,6 +116,23 @@ class GuestVM:
 
     def errors(self):
         return [line for line in self.lines() if line.startswith('qvp-guest: error')]
+
+    def boots(self):
+        """The serial line numbers where the guest came up, one per boot."""
+        return [i for i, line in enumerate(self.lines())
+                if line.startswith('qvp-guest: ready')]
+
+    def wait_boot(self, n, timeout=120):
+        """Wait for the guest's n-th boot; the line number it starts at."""
+        return wait_for(f'{self.name}: boot {n} of the guest', self.boots,
+                        lambda boots: len(boots) >= n, timeout,
+                        details=lambda: f'serial: {self.lines()[-3:]}')[n - 1]
+
+    def wait_line(self, text, timeout=60, since=0):
+        """Wait for a serial line that is exactly text."""
+        wait_for(f'{self.name}: serial line {text!r}',
+                 lambda: text in self.lines()[since:], timeout=timeout,
+                 details=lambda: f'serial: {self.lines()[-3:]}')
 
     def wait_counter(self, counter, above, timeout=60, since=0):
         """Wait until the guest's counter (COUNTERS) is above `above`, in
