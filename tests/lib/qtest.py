@@ -1,5 +1,9 @@
 """Drive a QEMU process through the qtest protocol and QMP, with a trace.
 
+QMP is QEMU's own client (python/qemu's qemu.qmp), as for the tiny guest's
+QEMU (tests/lib/guest_vm.py, QEMUMachine); the qtest protocol is a line
+protocol spoken here.
+
 QEMU runs with -accel qtest: no guest CPU, the test reads and writes guest
 memory and I/O ports itself.  QEMU's trace (log backend, -msg timestamp=on)
 goes to a file opened for appending; mark() appends phase markers to the same
@@ -8,12 +12,14 @@ command is synchronous, so a marker lands after all trace output of the
 commands before it.
 """
 
-import json
 import os
 import socket
 import subprocess
 import tempfile
 import time
+
+from qemu.qmp import ExecuteError
+from qemu.qmp.legacy import QEMUMonitorProtocol
 
 from tests.lib.paths import QEMU
 from tests.lib.wait import wait_for
@@ -52,12 +58,12 @@ class QTestMachine:
                                      stdout=self._log, stderr=self._log)
         try:
             self.qtest = self._accept(qtest_sock).makefile('rw', buffering=1)
-            self.qmp_file = self._accept(qmp_sock).makefile('rw', buffering=1)
+            self._qmp = QEMUMonitorProtocol(self._accept(qmp_sock))
         finally:
             qtest_sock.close()
             qmp_sock.close()
-        self._qmp_recv()                       # greeting
-        self.qmp('qmp_capabilities')
+        self._qmp.settimeout(self.timeout)
+        self._qmp.connect()                    # greeting, qmp_capabilities
 
     def _listen(self, name):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -146,24 +152,15 @@ class QTestMachine:
         self.pci_write32(devfn, reg & ~3, old & ~(0xff << shift) | val << shift)
 
     # -- QMP ---------------------------------------------------------------
-    def _qmp_recv(self):
-        line = self.qmp_file.readline()
-        if not line:
-            raise QTestError(f'QEMU closed QMP:\n{self.log_text()[-4000:]}')
-        return json.loads(line)
-
     def qmp(self, command, **arguments):
-        msg = {'execute': command}
-        if arguments:
-            msg['arguments'] = arguments
-        self.qmp_file.write(json.dumps(msg) + '\n')
-        while True:
-            reply = self._qmp_recv()
-            if 'event' in reply:
-                continue
-            if 'error' in reply:
-                raise QTestError(f'QMP {command}: {reply["error"]["desc"]}')
-            return reply['return']
+        """The command's result; QEMU's error as qemu.qmp.ExecuteError."""
+        try:
+            return self._qmp.cmd(command, **arguments)
+        except ExecuteError:
+            raise
+        except Exception as e:          # the connection, or QEMU, went away
+            raise QTestError(f'QMP {command}: {e!r}:\n'
+                             f'{self.log_text()[-4000:]}') from e
 
     # -- trace markers -----------------------------------------------------
     def mark(self, phase):
@@ -176,13 +173,17 @@ class QTestMachine:
         if self.proc.poll() is None:
             try:
                 self.qmp('quit')
-            except (QTestError, OSError):
+            except QTestError:
                 pass
             try:
                 self.proc.wait(self.timeout)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        try:
+            self._qmp.close()
+        except Exception:               # QEMU closed it first: nothing to do
+            pass
         self._log.close()
 
     def __enter__(self):
