@@ -6,6 +6,9 @@
 Each suite prints TAP ("ok N - name" / "not ok N - name"); a suite that exits
 non-zero without reporting a failure counts as one failure, and a suite that
 prints no TAP at all (a build check) counts as one test, passed if it exits 0.
+A suite whose plans ("1..N", summed over the TAP streams it prints) say no
+test or a number other than the results it reports counts as one failure
+more: a suite that ran nothing, or stopped half-way, has not passed.
 The last line is "N passed, N failed, N skipped".
 """
 
@@ -96,6 +99,18 @@ SUITES = {
 }
 
 RESULT = re.compile(r'^(not ok|ok)\b(.*#\s*SKIP)?', re.IGNORECASE)
+PLAN = re.compile(r'^1\.\.(\d+)')
+
+
+def plan_problem(plans, reported):
+    """What is wrong with a suite's TAP plans (None: nothing)."""
+    if not plans:
+        return f'{reported} results without a TAP plan' if reported else None
+    if sum(plans) == 0:
+        return 'its TAP plan is 1..0: no test ran'
+    if sum(plans) != reported:
+        return f'its TAP plans announce {sum(plans)} tests, it reported {reported}'
+    return None
 
 
 def run_suite(name, cmd):
@@ -104,8 +119,12 @@ def run_suite(name, cmd):
     proc = subprocess.Popen(cmd, cwd=TOP, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     passed = failed = skipped = 0
+    plans = []
     for line in proc.stdout:
         sys.stdout.write(line)
+        plan = PLAN.match(line.strip())
+        if plan:
+            plans.append(int(plan.group(1)))
         m = RESULT.match(line.strip())
         if not m:
             continue
@@ -116,6 +135,10 @@ def run_suite(name, cmd):
         else:
             passed += 1
     rc = proc.wait()
+    problem = plan_problem(plans, passed + failed + skipped)
+    if problem:
+        print(f'not ok - {name}: {problem}')
+        failed += 1
     if rc == 0 and passed + failed + skipped == 0:
         passed = 1
     if rc != 0 and failed == 0:
