@@ -23,16 +23,15 @@ checks the other side: QEMU reports the failure at most once a second,
 sends nothing to the host, and the machine keeps running.
 """
 
-import glob
 import os
 import re
 import time
 import unittest
 
+from tests.lib.edu import edu_bdfs
 from tests.lib.qtest import QTestMachine
 from tests.lib.wait import wait_for
 
-EDU = ('0x1234', '0x11e8')
 SUPPORTED = os.environ.get('QVP_CACHE_INV', 'supported') == 'supported'
 L0_TRACE = os.path.join(os.environ.get('QVP_OUT', '/tmp'), 'l0-trace.log')
 EVENTS = ['vtd_piotlb_propagate*', 'vfio_container_cache_invalidate',
@@ -69,18 +68,6 @@ PSI_ADDR, PSI_AM = 0x7e5a000000, 3          # 8 pages of 4 KiB
 PSI_SIZE = 4096 << PSI_AM
 L0_WAIT = 60                # seconds for the VM kernel's descriptors to show
 REPORT_INTERVAL = 1         # s: QEMU reports a failed propagation at most this often
-
-
-def edu_bdfs():
-    """Every edu device, in bus order."""
-    found = []
-    for dev in sorted(glob.glob('/sys/bus/pci/devices/*')):
-        with open(f'{dev}/vendor') as v, open(f'{dev}/device') as d:
-            if (v.read().strip(), d.read().strip()) == EDU:
-                found.append(os.path.basename(dev))
-    if not found:
-        raise unittest.SkipTest('no edu device: run the VM with --viommu')
-    return found
 
 
 def bind_vfio(bdf):
@@ -262,8 +249,8 @@ class CacheInvalidateTest(unittest.TestCase):
     def test_two_devices_each_container_once(self):
         """Behind the vIOMMU each assigned device has its own address space,
         so its own container: each container gets each request once."""
-        if len(self.bdfs) < 2:
-            self.skipTest('one edu device: run the VM with a second one')
+        self.assertGreaterEqual(len(self.bdfs), 2, 'one edu device: the suite '
+                                'boots the VM with a second one')
         descs = [piotlb_pasid(DOMAIN, RID2PASID),
                  piotlb_psi(DOMAIN, RID2PASID, PSI_ADDR, PSI_AM, ih=0)]
         log = self.run_guest('cache-inv-two', descs, bdfs=self.bdfs[:2])
