@@ -4,13 +4,14 @@ freestanding one (tests/guest) or the Linux one (tests/guest-linux).
 Either sends numbered frames through the vhost-vdpa NIC and checks the
 echoes; every period it prints its counters on the serial port, which goes
 to a file here.  The Linux guest also takes commands (command()) on its
-second serial port, a ring buffer written through QMP.  QEMU's
+second serial port, a Unix socket here.  QEMU's
 vhost_vdpa_* trace goes to another file (-D), and mark() records phase
 boundaries by time for tools/iotlb_trace.py.
 """
 
 import os
 import re
+import socket
 import time
 
 from qemu.machine import QEMUMachine
@@ -30,17 +31,18 @@ class GuestError(Exception):
     pass
 
 
-def tiny_guest_args(serial, append):
+def tiny_guest_args(serial, control, append):
     args = ['-kernel', GUEST, '-serial', f'file:{serial}']
     return args + (['-append', append] if append else [])
 
 
-def linux_guest_args(serial, append):
-    """ttyS0 is the console, ttyS1 the ring buffer "ctl" of commands."""
+def linux_guest_args(serial, control, append):
+    """ttyS0 is the console, ttyS1 reads commands from the socket control."""
     return ['-kernel', GUEST_LINUX_KERNEL, '-initrd', GUEST_LINUX_INITRD,
             '-append', f'console=ttyS0 quiet {append}'.strip(),
             '-serial', f'file:{serial}',
-            '-chardev', 'ringbuf,id=ctl', '-serial', 'chardev:ctl']
+            '-chardev', f'socket,id=ctl,path={control},server=on,wait=off',
+            '-serial', 'chardev:ctl']
 
 
 # guest_os: (its files, how to make them, its QEMU arguments)
@@ -60,13 +62,15 @@ class GuestVM:
         self.name = name
         self.files, self.make, guest_args = GUESTS[guest_os]
         self.serial = os.path.join(workdir, f'{name}-serial.log')
+        self.control_path = os.path.join(workdir, f'{name}-control.sock')
+        self.control = None
         self.trace = os.path.join(workdir, f'{name}-trace.log')
         for f in (self.serial, self.trace):
             if os.path.exists(f):
                 os.unlink(f)
         args = ['-M', machine, '-accel', 'tcg', '-m', mem, '-nodefaults',
                 '-msg', 'timestamp=on', '-trace', 'enable=vhost_vdpa_*',
-                '-D', self.trace] + guest_args(self.serial, append)
+                '-D', self.trace] + guest_args(self.serial, self.control_path, append)
         args += nic_args(vhostdev, persist=persist, svq=svq, modern_only=True)
         if incoming:
             args += ['-incoming', incoming]
@@ -95,7 +99,10 @@ class GuestVM:
 
     def command(self, text):
         """A command line to the Linux guest (tests/guest-linux/README.md)."""
-        self.cmd('ringbuf-write', device='ctl', data=text + '\n')
+        if not self.control:
+            self.control = socket.socket(socket.AF_UNIX)
+            self.control.connect(self.control_path)
+        self.control.sendall(text.encode() + b'\n')
 
     # -- the guest's counters ------------------------------------------------
     def lines(self):
@@ -164,8 +171,15 @@ class GuestVM:
         rows = iotlb_trace.analyse(iotlb_trace.with_marks(lines, self.marks))
         return {r['phase']: r for r in rows}
 
+    def close_control(self):
+        if self.control:
+            self.control.close()
+            self.control = None
+
     def shutdown(self):
+        self.close_control()
         self.vm.shutdown()
 
     def kill(self):
+        self.close_control()
         self.vm.kill()
