@@ -30,6 +30,9 @@ flex bison bc libelf-dev libssl-dev cpio kmod
 iproute2 qemu-system-data seabios ipxe-qemu
 python3-matplotlib
 lintian dkms busybox-static"
+# libvirt as users run it (tests/libvirt): the daemon and virsh, without
+# libvirt-daemon-system, which would make systemd the init
+pkgs="$pkgs libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients"
 # Shared libraries of Debian's own qemu-system-x86, which tests/deb runs
 # from a scratch root (the upgrade to our package and back)
 pkgs="$pkgs libcapstone4 libpmem1 librdmacm1 libibverbs1 libvdeplug2 liburing2

@@ -60,6 +60,8 @@ SUITES = {
     # live migration of the tiny guest between two devices (1 GiB guest inside)
     'migration': VM + ['--vdpa', '2', '--mem', '4G', '--timeout', '1800', '--'] + TAP
     + ['tests/avocado'],
+    # Debian's libvirt (two daemons) runs our QEMU: vDPA interface (tests/libvirt)
+    'libvirt': VM + ['--vdpa', '2', '--timeout', '1800', '--'] + TAP + ['tests/libvirt'],
     # vdpa_sim as a set_map parent (its default) and as a dma_map parent
     'kselftest-vhost': VM + ['--vdpa', '1', '--timeout', '900', '--',
                              'kernel/build/kselftest/vhost/vhost_vdpa_iotlb'],
