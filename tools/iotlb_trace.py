@@ -23,11 +23,16 @@ Usage: iotlb_trace.py [--json] TRACE
 """
 
 import argparse
+import datetime
 import json
 import re
 import sys
 
-LINE = re.compile(r'^(?P<pid>\d+)@(?P<ts>\d+\.\d+):(?P<event>\w+)\s*(?P<args>.*)$')
+# QEMU up to 10.0 stamps a line "pid@sec.usec:", from 10.1 on
+# "2025-01-31T12:00:00.000001Z " (UTC); harness markers use the first form.
+LINE = re.compile(r'^(?:(?P<pid>\d+)@(?P<ts>\d+\.\d+):'
+                  r'|(?P<iso>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z) )'
+                  r'(?P<event>\w+)\s*(?P<args>.*)$')
 FIELD = re.compile(r'(\w+)[:=]\s*(0x[0-9a-fA-F]+|-?\d+|\S+)')
 
 COUNTERS = ('map', 'unmap', 'map_bytes', 'unmap_bytes', 'batches',
@@ -37,6 +42,13 @@ GUEST_EVENTS = ('vhost_vdpa_listener_region_add', 'vhost_vdpa_listener_region_de
                 'vhost_vdpa_guest_map', 'vhost_vdpa_guest_unmap')
 # Events that may stand between a listener event and the messages it sends
 BATCH_EVENTS = ('vhost_vdpa_listener_begin_batch', 'vhost_vdpa_listener_commit')
+
+
+def timestamp(m):
+    """Seconds since the epoch of a LINE match, in either stamp form."""
+    if m['ts']:
+        return float(m['ts'])
+    return datetime.datetime.fromisoformat(m['iso'].replace('Z', '+00:00')).timestamp()
 
 
 def parse_args(args):
@@ -79,7 +91,7 @@ def analyse(lines):
         m = LINE.match(line.strip())
         if not m:
             continue
-        ts = float(m['ts'])
+        ts = timestamp(m)
         event = m['event']
         if event == 'mark':
             if current:
@@ -164,7 +176,7 @@ def with_marks(lines, marks):
     pending = sorted(marks)
     for line in lines:
         m = LINE.match(line.strip())
-        while m and pending and pending[0][0] <= float(m['ts']):
+        while m and pending and pending[0][0] <= timestamp(m):
             ts, phase = pending.pop(0)
             out.append(f'0@{ts:.6f}:mark phase={phase}')
         out.append(line)
