@@ -2,7 +2,7 @@
 #
 #   make            build qemu-system-x86_64 and the test VM kernel
 #   make demo       boot the test VM and show QEMU driving a vhost-vdpa device
-#   make bench      measure reset, SVQ switch and migration, fork vs upstream
+#   make bench      reset, reboot, SVQ switch, migration: fork vs QEMU 10.2 and 10.0
 #   make check      run every test suite; ends with "N passed, N failed"
 #   make prepare    install packages, fetch the pinned trees, apply the series
 #   make patches    export commits made in qemu/src and kernel/src to patches/
@@ -26,7 +26,7 @@ DEPS_STAMP := downloads/.deps-installed
 
 .DELETE_ON_ERROR:
 .PHONY: all prepare patches qemu kernel kernel-upstream kselftests mlx5-build check demo \
-	qemu-upstream kernel-debian bench guest guest-linux deb qemu-deb kernel-debian-6.1 check-deb install
+	qemu-upstream qemu-peer kernel-debian bench guest guest-linux deb qemu-deb kernel-debian-6.1 check-deb install
 
 all: qemu kernel
 
@@ -99,6 +99,18 @@ qemu-upstream: qemu-upstream/build/build.ninja
 	ninja -C qemu-upstream/build qemu-system-x86_64
 	sh scripts/link-firmware.sh qemu-upstream/build/qemu-bundle/usr/local/share/qemu
 
+# The newest upstream QEMU in Debian (unstable's source package, pinned in
+# tests/bench/PEER), the benchmark's strongest peer; the same configure.
+qemu-peer/src/.peer-version: tests/bench/PEER tests/bench/qemu-peer.sh | $(DEPS_STAMP)
+	sh tests/bench/qemu-peer.sh
+
+qemu-peer/build/build.ninja: configure-wrapper.sh qemu-peer/src/.peer-version
+	QEMU_DIR=qemu-peer ./configure-wrapper.sh
+
+qemu-peer: qemu-peer/build/build.ninja
+	ninja -C qemu-peer/build qemu-system-x86_64
+	sh scripts/link-firmware.sh qemu-peer/build/qemu-bundle/usr/local/share/qemu
+
 # Debian's own 6.12 kernel (upstream Linux's IOTLB_PERSIST) for the benchmark:
 # vdpa_sim built out of tree, an initramfs for its 9p and vDPA modules.
 kernel/build-debian-6.12/initrd.img: scripts/debian-kernel.sh | $(DEPS_STAMP)
@@ -106,9 +118,9 @@ kernel/build-debian-6.12/initrd.img: scripts/debian-kernel.sh | $(DEPS_STAMP)
 
 kernel-debian: kernel/build-debian-6.12/initrd.img
 
-# Reset, SVQ switch and migration cost against guest memory size, fork and
-# upstream QEMU on each kernel: docs/bench/ (BENCH_RUNS, BENCH_SIZES, BENCH_KERNELS)
-bench: all qemu-upstream kernel-upstream kernel-debian
+# Reset, reboot, SVQ switch and migration cost against guest memory size and
+# backing, the fork against QEMU 10.2 and 10.0: docs/bench/ (BENCH_MODE=quick)
+bench: all qemu-upstream qemu-peer kernel-debian
 	sh tests/bench/run.sh
 
 # Kernel selftests, built against the patched tree's uAPI headers.
