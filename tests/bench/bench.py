@@ -1,57 +1,159 @@
 #!/usr/bin/env python3
-"""`make bench`, inside the test VM: what reset, SVQ switch and migration cost.
+"""`make bench`, inside the test VM: what reset, reboot, SVQ switch and
+migration cost each QEMU, for guest memory as users back it.
 
-    bench.py --system NAME --qemu NAME=PATH... [--sizes 256M,1G] [--runs 5]
-             [--out FILE.jsonl]
+    python3 -m tests.bench.bench --system NAME --qemu NAME=PATH...
+        [--sizes 256M,1G] [--backings thp,4k,hugetlbfs] [--rounds 3]
+        [--out FILE.jsonl]
 
-For each guest memory size, run and QEMU binary (interleaved, so drift in
-the machine's load spreads over all of them) one run is: a source QEMU on
-/dev/vhost-vdpa-0 under qtest brings its virtio-net device to DRIVER_OK
-(tests/lib/virtio_net.py) and echoes a frame; the device is reset and
-brought up again (the reset cycle); a destination QEMU on /dev/vhost-vdpa-1
-waits for an incoming migration; the source migrates to it over tcp, first
-held back by a bandwidth limit until it is "active" (so the switch to shadow
-virtqueues is a phase of its own), then at full speed; the destination's
-NIC echoes a frame.  Each QEMU runs with its defaults (the fork:
-x-iotlb-persist=auto).  One JSON object per run goes to FILE, after one
-describing the system; tools/bench_report.py turns them into tables.
+Runs go round-robin: each round runs every size x backing x QEMU once (the
+QEMUs in an order rotated by one each round), and rounds repeat, so drift in
+the machine's load spreads over all peers and sizes.
+
+One run: a source QEMU (-accel qtest) on /dev/vhost-vdpa-0 is driven to
+DRIVER_OK by the qtest virtio-net driver (tests/lib/virtio_net.py) and
+echoes a frame; the device is reset and brought up again (reset cycle); the
+machine is reset with QMP system_reset (the qemu_system_reset path of a
+guest reboot) and the driver brings the device up again (reboot); a
+destination QEMU on /dev/vhost-vdpa-1 is started with -incoming defer and
+told to listen (destination start-up); the source migrates to it over tcp,
+first held back by a bandwidth limit until "active" (the SVQ switch is a
+phase of its own), then at full speed; the destination's NIC echoes a frame.
+
+A second QMP monitor on each QEMU is polled every PROBE_INTERVAL by a
+thread (QmpProbe): the worst latency of a command outstanding during a phase
+is how long QMP could not answer then.  IOTLB messages come from QEMU's
+trace (tools/iotlb_trace.py); the downtime is split by QEMU's
+vmstate_downtime_checkpoint events.  One JSON object per run goes to FILE,
+after one describing the system; tests/bench/report.py makes docs/bench.
 """
 
 import argparse
 import json
 import os
 import platform
-import re
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from tests.lib import procfs
+from tests.lib.nic import NIC_SLOT, nic_args
 from tests.lib.qtest import TRACE_EVENTS, QTestMachine
 from tests.lib.virtio_net import STATUS, VirtioNetPCI
+from tools import iotlb_trace
 
-NIC_SLOT = 4
 DRIVER_OK_ALL = 0xf
-TIMEOUT = 300           # seconds, per QMP/qtest reply or wait: 4 GiB under nested TCG
+TIMEOUT = 300           # seconds, per QMP/qtest reply or wait
 HOLD_BANDWIDTH = 64 << 10   # bytes/s while the SVQ switch is measured
 FULL_BANDWIDTH = 100 << 30
-TRACE_LINE = re.compile(r'^\d+@(\d+\.\d+):(vhost_vdpa_\w+|mark)\s*(.*)$')
+PROBE_INTERVAL = 0.05   # seconds between QMP probes
+HUGE_PAGE = 2 << 20
 # Migration's own downtime checkpoints: the source's stop, the destination's start
 EVENTS = TRACE_EVENTS + ['vmstate_downtime_checkpoint']
-CHECKPOINT = re.compile(r'^\d+@(\d+\.\d+):vmstate_downtime_checkpoint (\S+)')
+# The downtime from the source's stop to the destination's start, in parts
+DOWNTIME_PARTS = (
+    ('src_stop', 'src-downtime-start', 'src-vm-stopped'),
+    ('src_save', 'src-vm-stopped', 'src-non-iterable-saved'),
+    ('load', 'src-non-iterable-saved', 'dst-precopy-loadvm-completed'),
+    ('dst_bh', 'dst-precopy-loadvm-completed', 'dst-precopy-bh-announced'),
+    ('dst_start', 'dst-precopy-bh-announced', 'dst-precopy-bh-vm-started'),
+)
+THP = '/sys/kernel/mm/transparent_hugepage/enabled'
+NR_HUGEPAGES = '/proc/sys/vm/nr_hugepages'
+
+
+def ms(seconds):
+    return round(seconds * 1000, 3)
+
+
+def size_bytes(size):
+    return int(float(size[:-1]) * {'M': 1 << 20, 'G': 1 << 30}[size[-1].upper()])
+
+
+class QmpProbe(threading.Thread):
+    """A second QMP monitor that asks QEMU something every PROBE_INTERVAL and
+    records when each command was sent and how long its reply took."""
+
+    def __init__(self, path):
+        super().__init__(daemon=True)
+        self.path = path
+        if os.path.exists(path):
+            os.unlink(path)             # the last run's
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(1)
+        self.sock.settimeout(TIMEOUT)
+        self.samples = []       # (sent, latency), wall clock like the trace
+        self.pending = None     # sent time of the command in flight
+        self.stopped = threading.Event()
+
+    def args(self):
+        return ['-chardev', f'socket,path={self.path},id=probe',
+                '-mon', 'chardev=probe,mode=control']
+
+    def _ask(self, f, command):
+        sent = time.time()
+        self.pending = sent
+        f.write(json.dumps({'execute': command}) + '\n')
+        f.flush()
+        while True:
+            line = f.readline()
+            if not line:
+                raise EOFError
+            reply = json.loads(line)
+            if 'return' in reply or 'error' in reply:
+                break
+        self.samples.append((sent, time.time() - sent))
+        self.pending = None
+
+    def run(self):
+        try:
+            conn, _ = self.sock.accept()
+            f = conn.makefile('rw')
+            # asked at once: answered when QEMU's main loop first runs
+            self._ask(f, 'qmp_capabilities')
+            while not self.stopped.wait(PROBE_INTERVAL):
+                self._ask(f, 'query-name')
+        except (OSError, EOFError, ValueError):
+            pass
+        finally:
+            self.sock.close()
+
+    def worst_ms(self, start, end):
+        """The longest reply time of a command outstanding in [start, end]."""
+        lat = [lat for sent, lat in self.samples
+               if sent <= end and sent + lat >= start]
+        if self.pending is not None and self.pending <= end:
+            lat.append(time.time() - self.pending)
+        return ms(max(lat)) if lat else None
 
 
 class Machine(QTestMachine):
-    """A QTestMachine with the helpers a migration benchmark needs."""
+    """A QTestMachine with a QMP probe and what a migration benchmark asks."""
+
+    def __init__(self, args, probe_path, **kw):
+        self.probe = QmpProbe(probe_path)
+        self.probe.start()
+        self.launched = time.time()
+        super().__init__(list(args) + self.probe.args(), **kw)
+
+    def close(self):
+        self.probe.stopped.set()
+        super().close()
+        self.probe.join(5)
+
+    def lines(self):
+        return self.log_text().splitlines()
 
     def checkpoint(self, name):
         """Time of a vmstate_downtime_checkpoint in the trace."""
-        for m in map(CHECKPOINT.match, self.log_text().splitlines()):
-            if m and m[2] == name:
-                return float(m[1])
+        for event, fields, _, line in iotlb_trace.events(self.lines()):
+            if event == 'vmstate_downtime_checkpoint' and name in line.split()[1:]:
+                return iotlb_trace.timestamp(iotlb_trace.LINE.match(line))
         raise RuntimeError(f'no downtime checkpoint {name} in the trace')
 
     def pinned_kib(self):
@@ -77,41 +179,79 @@ class Machine(QTestMachine):
         return self.wait(f'migration status {status}', check)
 
 
-def vhost_span_ms(trace, phase):
-    """Time from the first to the last vhost_vdpa trace event of a phase:
-    what QEMU spent on the device, without the harness's polling."""
+def window(lines, start, end=float('inf')):
+    """IOTLB counts of the trace lines stamped in [start, end)."""
+    inside = [line for line in lines
+              if (m := iotlb_trace.LINE.match(line.strip()))
+              and m['event'] != 'mark' and start <= iotlb_trace.timestamp(m) < end]
+    rows = iotlb_trace.analyse(inside)
+    return iotlb(rows[0] if rows else None)
+
+
+def iotlb(row):
+    keys = ('guest_map', 'guest_unmap', 'guest_map_bytes', 'guest_unmap_bytes',
+            'map', 'unmap', 'map_bytes', 'unmap_bytes')
+    return {k: (row or {}).get(k, 0) for k in keys}
+
+
+def phase_span(lines, phase):
+    """(first, last) time stamp of the vhost_vdpa_* events of a phase."""
     current, first, last = None, None, None
-    with open(trace, errors='replace') as f:
-        for line in f:
-            m = TRACE_LINE.match(line)
-            if not m:
-                continue
-            if m[2] == 'mark':
-                current = m[3].split('=', 1)[-1]
-            elif current == phase:
-                first = first or float(m[1])
-                last = float(m[1])
-    return round((last - first) * 1000, 3) if first else 0.0
+    for line in lines:
+        m = iotlb_trace.LINE.match(line.strip())
+        if not m:
+            continue
+        if m['event'] == 'mark':
+            current = iotlb_trace.parse_args(m['args']).get('phase')
+        elif current == phase and m['event'].startswith('vhost_vdpa_'):
+            first = first or iotlb_trace.timestamp(m)
+            last = iotlb_trace.timestamp(m)
+    return first, last
+
+
+def pin_windows(lines):
+    """[(start, end), ...] of each guest-memory map message of a trace: from
+    its event (written before the message is sent) to the next trace line."""
+    windows, open_at = [], None
+    for event, _, guest, line in iotlb_trace.events(lines):
+        ts = iotlb_trace.timestamp(iotlb_trace.LINE.match(line))
+        if open_at is not None and event != 'mark':
+            windows.append((open_at, ts))
+            open_at = None
+        if event == 'vhost_vdpa_dma_map' and guest:
+            open_at = ts
+    return windows
 
 
 def timed_status_writes(nic):
-    """Record when the first write of each value to the device status
-    register was issued and when it returned: {value: (issued, returned)}."""
-    times = {}
+    """Record when each write to the device status register was issued and
+    when it returned: [(value, issued, returned), ...]."""
+    times = []
     write = nic._w
 
     def w(off, width, val):
         issued = time.monotonic()
         write(off, width, val)
         if off == STATUS:
-            times.setdefault(val, (issued, time.monotonic()))   # the first
-            times.setdefault('all', []).append((val, issued, time.monotonic()))
+            times.append((val, issued, time.monotonic()))
     nic._w = w
     return times
 
 
-def ms(seconds):
-    return round(seconds * 1000, 3)
+def bring_up(qt, payload):
+    """A driver that brings the NIC to DRIVER_OK and checks an echo: the
+    status writes it made, and the NIC."""
+    nic = VirtioNetPCI(qt, NIC_SLOT)
+    writes = timed_status_writes(nic)
+    nic.start()
+    if nic.echo(payload) != payload:
+        raise RuntimeError('frame not echoed intact')
+    return nic, writes
+
+
+def driver_ok_ms(writes):
+    _, issued, returned = [w for w in writes if w[0] == DRIVER_OK_ALL][0]
+    return ms(returned - issued)
 
 
 def free_port():
@@ -120,50 +260,82 @@ def free_port():
         return s.getsockname()[1]
 
 
-def iotlb(phases, *names):
-    """Sum the IOTLB counters of some trace phases."""
-    keys = ('map', 'unmap', 'map_bytes', 'unmap_bytes', 'guest_map',
-            'guest_unmap', 'guest_map_bytes', 'guest_unmap_bytes')
-    return {k: sum(phases[n][k] for n in names if n in phases) for k in keys}
+def machine_args(dev, size, backing, hugedir, incoming=False):
+    machine = 'q35'
+    extra = []
+    if backing == 'hugetlbfs':
+        machine += ',memory-backend=ram0'
+        extra = ['-object', f'memory-backend-file,id=ram0,size={size},'
+                 f'mem-path={hugedir},prealloc=off']
+    args = ['-M', machine, '-m', size, *extra, *nic_args(dev, slot=NIC_SLOT)]
+    return args + (['-incoming', 'defer'] if incoming else [])
 
 
-def one_run(qemu, size, work):
-    def args(dev):
-        return ['-M', 'q35', '-m', size,
-                '-netdev', f'vhost-vdpa,vhostdev={dev},id=n0',
-                '-device', f'virtio-net-pci,netdev=n0,id=nic0,addr={NIC_SLOT:02x}.0']
+def local_copy(path, work):
+    """A copy of a QEMU binary in the VM's memory (tmpfs), so that starting
+    it does not page it in over 9p, and the firmware directory of its build
+    tree (-L) that it would have found beside itself."""
+    name = os.path.basename(os.path.dirname(os.path.dirname(path)))
+    copy = os.path.join(work, f'{name}-qemu-system-x86_64')
+    shutil.copy2(path, copy)
+    return copy, os.path.join(os.path.dirname(path), 'qemu-bundle', 'usr',
+                              'local', 'share', 'qemu')
+
+
+def one_run(qemu, size, backing, work, hugedir):
+    qemu, datadir = qemu
     traces = {side: os.path.join(work, f'{side}.log') for side in ('src', 'dst')}
-    r = {'pinned_kib': {}}
-    pins = r['pinned_kib']
+    r = {'pinned_kib': {}, 'qmp_worst_ms': {}}
+    pins, qmp = r['pinned_kib'], r['qmp_worst_ms']
     payload = b'bench ' + bytes(range(64))
-    with Machine(args('/dev/vhost-vdpa-0'), trace=traces['src'], timeout=TIMEOUT,
-                 qemu=qemu, events=EVENTS) as src:
-        nic = VirtioNetPCI(src, NIC_SLOT)     # qtest replies: start-up is over
+    kw = {'timeout': TIMEOUT, 'qemu': qemu, 'events': EVENTS}
+    firmware = ['-L', datadir]
+    with Machine(machine_args('/dev/vhost-vdpa-0', size, backing, hugedir) + firmware,
+                 os.path.join(work, 'src-probe.sock'), trace=traces['src'],
+                 **kw) as src:
+        r['src_startup_ms'] = ms(time.time() - src.launched)
+        qmp['src_startup'] = src.probe.worst_ms(src.launched, time.time())
         pins['src_init'] = src.pinned_kib()
         src.mark('start')
-        nic.start()
-        assert nic.echo(payload) == payload, 'frame not echoed intact'
+        nic, writes = bring_up(src, payload)
+        r['first_start_ms'] = driver_ok_ms(writes)
         pins['src_running'] = src.pinned_kib()
 
-        status = timed_status_writes(nic)
+        # the reset cycle: status 0, then the driver starts the device again
         src.mark('reset')
+        t = time.time()
+        writes.clear()
         nic.reset()
         pins['src_reset'] = src.pinned_kib()
         nic.start()
-        r['reset_ms'] = ms(status[DRIVER_OK_ALL][1] - status[0][0])
-        # the two status writes alone: QEMU stopping and starting the device
-        r['stop_ms'] = ms(status[0][1] - status[0][0])
-        r['start_ms'] = ms(status[DRIVER_OK_ALL][1] - status[DRIVER_OK_ALL][0])
-        # the driver's own status 0 before it starts again (a reset too)
-        again = [t for t in status['all'] if t[0] == 0][1:2]
-        r['zero_again_ms'] = ms(again[0][2] - again[0][1]) if again else None
+        zero = writes[0]
+        r['reset_ms'] = ms(writes[-1][2] - zero[1])
+        r['stop_ms'] = ms(zero[2] - zero[1])       # QEMU stops the device
+        r['start_ms'] = driver_ok_ms(writes)       # and starts it again
+        qmp['reset'] = src.probe.worst_ms(t, time.time())
         src.mark('running')
-        assert nic.echo(payload) == payload, 'frame not echoed after reset'
+        if nic.echo(payload) != payload:
+            raise RuntimeError('frame not echoed after the reset')
 
-        with Machine(args('/dev/vhost-vdpa-1') + ['-incoming', 'defer'],
-                     trace=traces['dst'], timeout=TIMEOUT, qemu=qemu,
-                     events=EVENTS) as dst:
-            pins['dst_init'] = dst.pinned_kib()
+        # the reboot: system_reset, then the driver starts from scratch
+        src.mark('reboot')
+        t, t0 = time.time(), time.monotonic()
+        src.qmp('system_reset')
+        # the reset clears the NIC's PCI command register (memory decode)
+        src.wait('the machine reset', lambda: not src.pci_read(
+            NIC_SLOT << 3, 0x04, 2) & 0x2)
+        nic, writes = bring_up(src, payload)
+        r['reboot_ms'] = ms(writes[-1][2] - t0)    # to DRIVER_OK returned
+        r['reboot_start_ms'] = driver_ok_ms(writes)
+        qmp['reboot'] = src.probe.worst_ms(t, time.time())
+        pins['src_rebooted'] = src.pinned_kib()
+        src.mark('running')
+
+        dst_launch = time.time()
+        with Machine(machine_args('/dev/vhost-vdpa-1', size, backing, hugedir,
+                                  incoming=True) + firmware,
+                     os.path.join(work, 'dst-probe.sock'), trace=traces['dst'],
+                     **kw) as dst:
             # multifd: zero pages are not read on the destination, which
             # would otherwise lag the source by a socket buffer of them
             for vm in (src, dst):
@@ -172,10 +344,17 @@ def one_run(qemu, size, work):
             uri = f'tcp:127.0.0.1:{free_port()}'
             dst.mark('incoming')
             dst.qmp('migrate-incoming', uri=uri)
+            ready = time.time()
+            r['dst_startup_ms'] = ms(ready - dst_launch)
+            qmp['dst_startup'] = dst.probe.worst_ms(dst_launch, ready)
+            pins['dst_ready'] = dst.pinned_kib()
+
             src.qmp('migrate-set-parameters', **{'max-bandwidth': HOLD_BANDWIDTH})
             src.mark('svq')
+            t = time.time()
             src.qmp('migrate', uri=uri)
             src.wait_migration('active')
+            qmp['svq'] = src.probe.worst_ms(t, time.time())
             src.mark('migrate')
             src.qmp('migrate-set-parameters', **{'max-bandwidth': FULL_BANDWIDTH})
             info = src.wait_migration('completed')
@@ -187,37 +366,93 @@ def one_run(qemu, size, work):
             r['downtime_ms'] = info['downtime']
             r['setup_ms'] = info['setup-time']
             r['total_ms'] = info['total-time']
+            points = {}
+            for vm in (src, dst):
+                for _, a, b in DOWNTIME_PARTS:
+                    for name in (a, b):
+                        if name.startswith(('src' if vm is src else 'dst')):
+                            points[name] = vm.checkpoint(name)
+            stop = points['src-downtime-start']
+            started = points['dst-precopy-bh-vm-started']
             # what the guest sees: from the source's stop to the destination's
             # start (QEMU's downtime ends when the source has sent it all)
-            r['guest_downtime_ms'] = round(
-                (dst.checkpoint('dst-precopy-bh-vm-started')
-                 - src.checkpoint('src-downtime-start')) * 1000, 3)
-            # the parts of it where vhost-vdpa stops and starts the device
-            r['src_stop_ms'] = ms(src.checkpoint('src-vm-stopped')
-                                  - src.checkpoint('src-downtime-start'))
-            r['dst_start_ms'] = ms(dst.checkpoint('dst-precopy-bh-vm-started')
-                                   - dst.checkpoint('dst-precopy-bh-announced'))
+            r['guest_downtime_ms'] = ms(started - stop)
+            r['downtime_parts_ms'] = {k: ms(points[b] - points[a])
+                                      for k, a, b in DOWNTIME_PARTS}
+            qmp['dst_switchover'] = dst.probe.worst_ms(stop, started)
             # The driver carries on against the destination's device
             for obj in (nic, nic.rx, nic.tx):
                 obj.qt = dst
             r['echo_after_migration'] = nic.echo(payload) == payload
-            sp, dp = src.phases(), dst.phases()
-    r['svq_ms'] = vhost_span_ms(traces['src'], 'svq')
-    with open(traces['src'], errors='replace') as f:     # the fork says so
-        r['iotlb_persist'] = 'iotlb_persist: 1' in f.read()
+            src_lines, dst_lines = src.lines(), dst.lines()
+            # while the destination pins guest memory, whenever it does
+            pinning = pin_windows(dst_lines)
+            qmp['dst_pinning'] = max((dst.probe.worst_ms(*w) or 0 for w in pinning),
+                                     default=None)
+            r['dst_pin_ms'] = ms(sum(b - a for a, b in pinning))
+            sp = {p['phase']: p for p in iotlb_trace.analyse(src_lines)}
+    first, last = phase_span(src_lines, 'svq')
+    r['svq_ms'] = ms(last - first) if first else 0.0
+    r['iotlb_persist'] = any('iotlb_persist: 1' in line for line in src_lines)
     r['iotlb'] = {
-        'reset': iotlb(sp, 'reset'),
-        'svq': iotlb(sp, 'svq'),
-        # everything the migration costs, both sides, SVQ switch included
-        'migration': iotlb({**{'s-' + k: v for k, v in sp.items()},
-                            **{'d-' + k: v for k, v in dp.items()}},
-                           's-svq', 's-migrate', 'd-init', 'd-incoming'),
-        # what of it lands between the source's stop and the end
-        'switchover': iotlb({**{'s-' + k: v for k, v in sp.items()},
-                             **{'d-' + k: v for k, v in dp.items()}},
-                            's-migrate', 'd-incoming'),
+        'first_start': iotlb(sp.get('start')),
+        'reset': iotlb(sp.get('reset')),
+        'reboot': iotlb(sp.get('reboot')),
+        'svq': iotlb(sp.get('svq')),
+        'src_init': iotlb(sp.get('init')),
+        # the destination before the source stops, and from then on
+        'dst_before': window(dst_lines, 0, stop),
+        'dst_switchover': window(dst_lines, stop),
+        'src_switchover': window(src_lines, stop),
+        'downtime': {'src': window(src_lines, stop, started),
+                     'dst': window(dst_lines, stop, started)},
     }
     return r
+
+
+class Backing:
+    """Guest RAM as users back it, set up in this (test) VM for one run:
+    thp: anonymous memory, THP always (the VM's default);
+    4k: anonymous memory with THP never, so every page is 4 KiB;
+    hugetlbfs: a memory-backend-file on hugetlbfs, 2 MiB pages reserved
+    for the source and the destination."""
+
+    def __init__(self, work):
+        self.hugedir = os.path.join(work, 'hugepages')
+        # the VM's THP setting, "[always] madvise never": QEMU madvises
+        # guest RAM, so always and madvise both give it huge pages
+        self.thp_default = self._read(THP).split('[')[1].split(']')[0]
+        self.mounted = False
+
+    @staticmethod
+    def _write(path, value):
+        with open(path, 'w') as f:
+            f.write(f'{value}\n')
+
+    @staticmethod
+    def _read(path):
+        with open(path) as f:
+            return f.read().strip()
+
+    def use(self, backing, size):
+        if backing == 'hugetlbfs' and not self.mounted:
+            os.makedirs(self.hugedir, exist_ok=True)
+            subprocess.run(['mount', '-t', 'hugetlbfs', '-o', 'pagesize=2M',
+                            'bench-huge', self.hugedir], check=True)
+            self.mounted = True
+        self._write(THP, 'never' if backing == '4k' else self.thp_default)
+        want = 2 * size_bytes(size) // HUGE_PAGE if backing == 'hugetlbfs' else 0
+        if not want and not os.path.exists(NR_HUGEPAGES):
+            return                  # a kernel without hugetlbfs
+        self._write(NR_HUGEPAGES, want)
+        got = int(self._read(NR_HUGEPAGES))
+        if got != want:
+            raise RuntimeError(f'{got} huge pages reserved, {want} wanted')
+
+    def close(self):
+        self.use('thp', '0M')
+        if self.mounted:
+            subprocess.run(['umount', self.hugedir])
 
 
 def qemu_version(path):
@@ -233,67 +468,98 @@ def read(path):
         return '?'
 
 
+def schedule(rounds, sizes, backings, qemus):
+    """Every size x backing x QEMU once per round; the QEMUs rotate."""
+    names = list(qemus)
+    for n in range(rounds):
+        order = names[n % len(names):] + names[:n % len(names)]
+        for size in sizes:
+            for backing in backings:
+                for name in order:
+                    yield n + 1, size, backing, name
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--system', required=True, help='name of this kernel')
     ap.add_argument('--qemu', action='append', required=True,
                     metavar='NAME=PATH', help='a QEMU binary to measure')
-    ap.add_argument('--sizes', default='256M,1G,2G,4G')
-    ap.add_argument('--runs', type=int, default=5)
+    ap.add_argument('--sizes', default='256M,1G,2G')
+    ap.add_argument('--backings', default='thp,4k,hugetlbfs')
+    ap.add_argument('--rounds', type=int, default=3)
     ap.add_argument('--out', default=os.path.join(os.environ.get('QVP_OUT', '/tmp'),
                                                   'bench.jsonl'))
     opts = ap.parse_args()
     qemus = dict(q.split('=', 1) for q in opts.qemu)
     sizes = opts.sizes.split(',')
+    backings = opts.backings.split(',')
+    skipped = {}
+    if 'hugetlbfs' in backings and not os.path.exists(NR_HUGEPAGES):
+        backings.remove('hugetlbfs')
+        skipped['hugetlbfs'] = 'this kernel has no hugetlbfs (CONFIG_HUGETLBFS)'
+        print(f'bench: WARNING: no hugetlbfs backing on {opts.system}: '
+              f'{skipped["hugetlbfs"]}', flush=True)
     meta = {'type': 'system', 'system': opts.system, 'kernel': platform.release(),
             'kernel_version': read('/proc/version'),
-            'thp': read('/sys/kernel/mm/transparent_hugepage/enabled'),
-            'vm_mem_kib': int(read('/proc/meminfo').split()[1]),
+            'thp': read(THP), 'vm_mem_kib': int(read('/proc/meminfo').split()[1]),
             'qemu': {n: qemu_version(p) for n, p in qemus.items()},
             'qemu_built': {n: time.strftime('%F %T', time.gmtime(os.stat(p).st_mtime))
                            for n, p in qemus.items()},
-            'sizes': sizes, 'runs': opts.runs, 'date': time.strftime('%F %T %z')}
-    total = len(sizes) * opts.runs * len(qemus)
-    done = failed = 0
+            'sizes': sizes, 'backings': backings, 'skipped': skipped,
+            'rounds': opts.rounds,
+            'probe_interval_ms': PROBE_INTERVAL * 1000,
+            'date': time.strftime('%F %T %z')}
+    runs = list(schedule(opts.rounds, sizes, backings, qemus))
+    failed = 0
     start = time.monotonic()
-    work = tempfile.mkdtemp(prefix='qvp-bench-')     # tmpfs: traces off 9p
+    work = tempfile.mkdtemp(prefix='bench14-')     # tmpfs: traces off 9p
     keep = os.path.join(os.path.dirname(opts.out), 'traces')
     os.makedirs(keep, exist_ok=True)
-    with open(opts.out, 'w') as out:
-        out.write(json.dumps(meta) + '\n')
-        for size in sizes:
-            for run in range(1, opts.runs + 1):
-                for name, path in qemus.items():
-                    rec = {'type': 'run', 'system': opts.system, 'qemu': name,
-                           'size': size, 'run': run}
-                    try:
-                        rec.update(one_run(path, size, work))
-                    except Exception as e:      # record it, go on with the rest
-                        rec['error'] = f'{type(e).__name__}: {e}'[:2000]
-                        failed += 1
-                    for side in ('src', 'dst'):
-                        if os.path.exists(os.path.join(work, f'{side}.log')):
-                            shutil.copy(os.path.join(work, f'{side}.log'), os.path.join(
-                                keep, f'{opts.system}-{name}-{size}-{run}-{side}.log'))
-                    out.write(json.dumps(rec) + '\n')
-                    out.flush()
-                    done += 1
-                    progress(rec, done, total, time.monotonic() - start)
+    binaries = {name: local_copy(path, work) for name, path in qemus.items()}
+    backing_setup = Backing(work)
+    try:
+        with open(opts.out, 'w') as out:
+            out.write(json.dumps(meta) + '\n')
+            for done, (n, size, backing, name) in enumerate(runs, 1):
+                rec = {'type': 'run', 'system': opts.system, 'qemu': name,
+                       'size': size, 'backing': backing, 'round': n}
+                t = time.monotonic()
+                try:
+                    backing_setup.use(backing, size)
+                    rec.update(one_run(binaries[name], size, backing, work,
+                                       backing_setup.hugedir))
+                except Exception as e:      # record it, go on with the rest
+                    rec['error'] = f'{type(e).__name__}: {e}'[:2000]
+                    failed += 1
+                rec['run_s'] = round(time.monotonic() - t, 1)
+                for side in ('src', 'dst'):
+                    trace = os.path.join(work, f'{side}.log')
+                    if os.path.exists(trace):
+                        shutil.move(trace, os.path.join(
+                            keep, f'{opts.system}-{name}-{size}-{backing}-{n}-{side}.log'))
+                out.write(json.dumps(rec) + '\n')
+                out.flush()
+                progress(rec, done, len(runs), time.monotonic() - start)
+    finally:
+        backing_setup.close()
     sys.exit(1 if failed else 0)
 
 
 def progress(r, done, total, elapsed):
     head = (f'[{r["system"]} {done}/{total}, {elapsed / 60:.1f} min, '
-            f'~{elapsed / done * (total - done) / 60:.0f} min left] '
-            f'{r["qemu"]} {r["size"]} run {r["run"]}:')
+            f'~{elapsed / done * (total - done) / 60:.0f} min left on this kernel] '
+            f'{r["qemu"]} {r["size"]} {r["backing"]} round {r["round"]} '
+            f'({r["run_s"]:.0f} s):')
     if 'error' in r:
         print(f'{head} FAILED: {r["error"]}', flush=True)
         return
     io = r['iotlb']
     print(f'{head} reset {r["reset_ms"]:.0f} ms '
           f'({io["reset"]["guest_map"]}/{io["reset"]["guest_unmap"]} guest map/unmap), '
-          f'SVQ switch {r["svq_ms"]:.0f} ms '
-          f'({io["svq"]["guest_map"]}/{io["svq"]["guest_unmap"]}), '
+          f'reboot {io["reboot"]["guest_map_bytes"] >> 20} MiB re-pinned, '
+          f'SVQ switch {r["svq_ms"]:.0f} ms, dst start-up {r["dst_startup_ms"]:.0f} ms '
+          f'({io["dst_before"]["guest_map_bytes"] >> 20} MiB pinned before switchover, '
+          f'QMP worst {r["qmp_worst_ms"]["dst_startup"]} ms), '
           f'downtime {r["downtime_ms"]} ms (guest {r["guest_downtime_ms"]:.0f} ms), '
           f'echo after migration {"ok" if r["echo_after_migration"] else "BAD"}',
           flush=True)

@@ -1,33 +1,68 @@
 #!/bin/sh
 # make bench: boot the test VM on each kernel, run tests/bench/bench.py in it
-# against each QEMU, then write docs/bench/ (tools/bench_report.py).
+# against the three QEMUs, then write docs/bench/ (tests/bench/report.py).
 #
-#   BENCH_RUNS=5  BENCH_SIZES=256M,1G,2G,4G
-#   BENCH_KERNELS="patched unpatched debian-6.12"
+#   BENCH_MODE=full|quick   full: the published run; quick: one size, one
+#                           round, one kernel (a few minutes, for development)
+#   BENCH_ROUNDS, BENCH_SIZES, BENCH_BACKINGS, BENCH_KERNELS override the mode
+#   BENCH_REPORT=docs/bench  where the report goes (quick: out/bench/report)
 #
 # Results stay in out/bench/<kernel>/ (bench.jsonl, traces/, console.log,
 # seconds); the report is made from the kernels of this run.
 set -eu
 cd "$(dirname "$0")/../.."
-runs=${BENCH_RUNS:-5}
-sizes=${BENCH_SIZES:-256M,1G,2G,4G}
-kernels=${BENCH_KERNELS:-patched unpatched debian-6.12}
+mode=${BENCH_MODE:-full}
+case $mode in
+full)	rounds=3 sizes=256M,1G,2G kernels="debian-6.12 patched" report=docs/bench ;;
+quick)	rounds=1 sizes=256M kernels=debian-6.12 report=out/bench/report ;;
+*)	echo "bench: BENCH_MODE is full or quick, not $mode" >&2; exit 2 ;;
+esac
+rounds=${BENCH_ROUNDS:-$rounds}
+sizes=${BENCH_SIZES:-$sizes}
+kernels=${BENCH_KERNELS:-$kernels}
+backings=${BENCH_BACKINGS:-thp,4k,hugetlbfs}
+report=${BENCH_REPORT:-$report}
 debian=kernel/build-debian-6.12
-# 4 GiB source + 4 GiB destination, both pinned, and the VM's own
-mem=12G
+# The source and the destination of the largest size, pinned (hugetlbfs
+# reserves 2 MiB pages for both), and the VM's own
+largest=$(echo "$sizes" | tr , '\n' | sed 's/G$/*1024/; s/M$//' | bc | sort -n | tail -1)
+mem=$((2 * largest + 3072))M
 
-# A rebuild of qemu/build during the run must not mix two forks: measure a
-# hard link taken now (in the build tree, so QEMU still finds its firmware).
-fork=qemu/build/qemu-system-x86_64.bench
-ln -f qemu/build/qemu-system-x86_64 $fork
+# A rebuild during the run must not mix two versions: measure hard links
+# taken now (in the build trees, so QEMU still finds its firmware).
+peer=$(cat qemu-peer/src/.peer-version)
+pin=$(sed -n 's/^version=//p' tests/bench/PEER)
+if [ "$peer" != "$pin" ]; then
+	echo "################################################################" >&2
+	echo "WARNING: the upstream peer is $peer, not the pinned $pin" >&2
+	echo "################################################################" >&2
+fi
+base=$(sed -n 's/^version=//p' qemu/UPSTREAM)
+qemus=
+for q in "fork qemu" "qemu-$(echo "$peer" | sed 's/^[0-9]*://; s/+.*//') qemu-peer" \
+		"qemu-$(echo "$base" | sed 's/^[0-9]*://; s/+.*//') qemu-upstream"; do
+	# shellcheck disable=SC2086
+	set -- $q
+	ln -f "$2/build/qemu-system-x86_64" "$2/build/qemu-system-x86_64.bench"
+	qemus="$qemus --qemu $1=$PWD/$2/build/qemu-system-x86_64.bench"
+done
 mkdir -p out/bench
 git -C qemu/src log -1 --format='%h %s' > out/bench/fork-commit
-qemus="--qemu fork=$fork --qemu upstream=qemu-upstream/build/qemu-system-x86_64"
+# Likewise the benchmark's code and the test library it imports, which may
+# change in the tree during an hour's run
+code=$PWD/out/bench/code
+rm -rf "$code"
+mkdir -p "$code/tests"
+cp tests/__init__.py "$code/tests/"
+cp -r tests/lib tests/bench "$code/tests/"
+cp -r tools "$code/"
 
 start=$(date +%s)
 status=0
 results=
+n=0
 for k in $kernels; do
+	n=$((n + 1))
 	case $k in
 	patched)	boot="--kernel kernel/build/arch/x86/boot/bzImage" ;;
 	unpatched)	boot="--kernel kernel/build-upstream/arch/x86/boot/bzImage" ;;
@@ -35,17 +70,23 @@ for k in $kernels; do
 				--qemu-arg=$debian/initrd.img" ;;
 	*)		echo "bench: unknown kernel $k" >&2; exit 2 ;;
 	esac
-	echo "=== bench: kernel $k, $runs runs of $sizes ($(date +%T))"
+	echo "=== bench ($mode): kernel $k ($n of $(echo "$kernels" | wc -w)), $rounds rounds of" \
+		"$sizes x $backings, VM $mem ($(date +%T))"
 	mkdir -p "out/bench/$k"
+	rm -rf "out/bench/$k/traces"
 	t=$(date +%s)
 	# shellcheck disable=SC2086
-	tests/vm/run $boot --vdpa 2 --mem $mem --timeout 7200 --out "out/bench/$k" -- \
-		python3 tests/bench/bench.py --system "$k" $qemus \
-		--sizes "$sizes" --runs "$runs" || status=1
+	# no_timer_check: a loaded host can fail the VM kernel's IO-APIC timer check
+	tests/vm/run $boot --vdpa 2 --mem $mem --timeout 10800 --out "out/bench/$k" \
+		--append no_timer_check -- \
+		env -C "$code" PYTHONPATH="$code:$PWD/qemu/src/python" \
+		/usr/bin/python3 -m tests.bench.bench --system "$k" $qemus \
+		--sizes "$sizes" --backings "$backings" --rounds "$rounds" || status=1
 	echo $(($(date +%s) - t)) > "out/bench/$k/seconds"
 	[ ! -s "out/bench/$k/bench.jsonl" ] || results="$results out/bench/$k/bench.jsonl"
 done
 # shellcheck disable=SC2086
-/usr/bin/python3 tools/bench_report.py --fork-commit "$(cat out/bench/fork-commit)" $results
-echo "=== bench: done in $((($(date +%s) - start) / 60)) min; docs/bench/bench.md"
+/usr/bin/python3 -m tests.bench.report --mode "$mode" --out "$report" \
+	--fork-commit "$(cat out/bench/fork-commit)" $results
+echo "=== bench: done in $((($(date +%s) - start) / 60)) min; $report/bench.md"
 exit $status
