@@ -18,7 +18,7 @@ def out_path(name):
 
 # The Linux test guest (make guest-linux): kernel/configs/guest.config and the
 # static init of tests/guest-linux in an initramfs
-GUEST_LINUX_KERNEL = os.path.join(TOP, 'kernel', 'build-guest', 'arch', 'x86',
-                                  'boot', 'bzImage')
+# vmlinux, which QEMU boots through its PVH entry: no decompression
+GUEST_LINUX_KERNEL = os.path.join(TOP, 'kernel', 'build-guest', 'vmlinux')
 GUEST_LINUX_INITRD = os.path.join(TOP, 'tests', 'guest-linux', 'build',
                                   'initramfs.cpio')
