@@ -85,11 +85,13 @@ class LibvirtVdpaTest(unittest.TestCase):
         dom.wait_recv(before['recv'] + FRAMES_AFTER, timeout=BOOT_TIMEOUT, since=since)
         self.assert_no_bad_frames(dom)
 
-    def restart_under_traffic(self, command):
+    def restart_under_traffic(self, command, guest_says=None):
         """virsh reset or reboot while frames flow: the guest boots again
-        and its traffic goes on, with guest RAM neither unmapped nor
-        pinned again (only the firmware window changes backing)."""
+        in the same QEMU and its traffic goes on, with guest RAM neither
+        unmapped nor pinned again (only the firmware window changes
+        backing).  guest_says: a line the guest prints on the way."""
         dom = self.dom
+        pid = dom.pid()
         self.assert_traffic_goes_on(dom)
         since = len(dom.lines())
         dom.mark(command)
@@ -101,6 +103,9 @@ class LibvirtVdpaTest(unittest.TestCase):
                  timeout=BOOT_TIMEOUT, details=lambda: dom.lines()[-3:])
         self.assert_traffic_goes_on(dom, since)
         dom.mark(f'after-{command}')
+        self.assertEqual(dom.pid(), pid, f'QEMU restarted at virsh {command}')
+        if guest_says:
+            self.assertIn(guest_says, dom.lines()[since:])
         phase = dom.phases()[command]
         print(f'# virsh {command}: guest memory map/unmap '
               f'{phase["guest_map"]}/{phase["guest_unmap"]}, '
@@ -126,6 +131,7 @@ class LibvirtVdpaTest(unittest.TestCase):
                         f'IOTLB_PERSIST not acked: {acked}')
         self.assertGreaterEqual(self.dom.pinned_kib() * 1024, GUEST_MEM)
         self.assertEqual(self.dom.cmd('query-status')['status'], 'running')
+        self.assertNotIn('x-iotlb-persist', netdev[0], 'not the default (auto)')
 
     def test_2_reset_under_traffic(self):
         self.restart_under_traffic('reset')
@@ -135,7 +141,7 @@ class LibvirtVdpaTest(unittest.TestCase):
     def test_3_reboot_under_traffic(self):
         """libvirt's reboot: ACPI power button, the guest powers off, libvirt
         resets the machine and resumes it."""
-        self.restart_under_traffic('reboot')
+        self.restart_under_traffic('reboot', guest_says='qvp-guest: poweroff')
 
     def test_4_migrate_live(self):
         """To the second daemon over loopback: the destination QEMU pins
