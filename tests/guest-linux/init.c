@@ -54,6 +54,7 @@ static uint64_t t0_ms, next_tick_ms;
 static int control = -1;		/* CONTROL_TTY, commands from the host */
 static char control_line[64];
 static size_t control_len;
+static char pending[64];		/* a command, run between two frames */
 static int inputs[MAX_INPUTS];		/* evdev nodes: the power button */
 static int ninputs;
 
@@ -349,7 +350,9 @@ static void read_control(void)
 		if (c == '\n' || c == '\r') {
 			control_line[control_len] = 0;
 			control_len = 0;
-			command(control_line);
+			/* One at a time: the host waits for each one's effect */
+			if (!pending[0])
+				memcpy(pending, control_line, sizeof(pending));
 		} else if (control_len < sizeof(control_line) - 1) {
 			control_line[control_len++] = c;
 		}
@@ -435,6 +438,14 @@ int main(void)
 	next_tick_ms = now_ms() + period_ms;
 	for (seq = 1;; seq++) {
 		send_and_wait(seq);
+		/*
+		 * Between two frames, so that no echo in flight was built
+		 * with a MAC that a command changes meanwhile
+		 */
+		if (pending[0]) {
+			command(pending);
+			pending[0] = 0;
+		}
 		if (rebind_every && ++since_rebind == rebind_every) {
 			rebind();
 			since_rebind = 0;
