@@ -56,8 +56,9 @@ SUITES = {
     'qtest-vhost-vdpa': VM + ['--vdpa', '1', '--timeout', '900', '--'] + QTEST,
     'qtest-vhost-vdpa-upstream-kernel': VM + UPSTREAM_KERNEL + ['--vdpa', '1', '--timeout',
                                                                 '900', '--'] + QTEST,
-    'persist': VM + ['--vdpa', '1', '--timeout', '900', '--'] + TAP + ['tests/persist'],
-    # live migration of the tiny guest between two devices (1 GiB guest inside)
+    # with the Linux guest's reboots on pc and q35 (1-2 min per Linux boot)
+    'persist': VM + ['--vdpa', '1', '--timeout', '1800', '--'] + TAP + ['tests/persist'],
+    # live migration of the tiny and the Linux guest between two devices
     'migration': VM + ['--vdpa', '2', '--mem', '4G', '--timeout', '1800', '--'] + TAP
     + ['tests/avocado'],
     # Debian's libvirt (two daemons) runs our QEMU: vDPA interface (tests/libvirt)
