@@ -127,8 +127,9 @@ class QmpProbe(threading.Thread):
         """The longest reply time of a command outstanding in [start, end]."""
         lat = [lat for sent, lat in self.samples
                if sent <= end and sent + lat >= start]
-        if self.pending is not None and self.pending <= end:
-            lat.append(time.time() - self.pending)
+        pending = self.pending          # the thread may clear it meanwhile
+        if pending is not None and pending <= end:
+            lat.append(time.time() - pending)
         return ms(max(lat)) if lat else None
 
 
@@ -271,11 +272,10 @@ def machine_args(dev, size, backing, hugedir, incoming=False):
     return args + (['-incoming', 'defer'] if incoming else [])
 
 
-def local_copy(path, work):
+def local_copy(name, path, work):
     """A copy of a QEMU binary in the VM's memory (tmpfs), so that starting
-    it does not page it in over 9p, and the firmware directory of its build
-    tree (-L) that it would have found beside itself."""
-    name = os.path.basename(os.path.dirname(os.path.dirname(path)))
+    it does not page it in over 9p, and the firmware directory (-L) of the
+    build tree beside it (qemu-bundle, as QEMU would have found it)."""
     copy = os.path.join(work, f'{name}-qemu-system-x86_64')
     shutil.copy2(path, copy)
     return copy, os.path.join(os.path.dirname(path), 'qemu-bundle', 'usr',
@@ -502,6 +502,8 @@ def main():
     meta = {'type': 'system', 'system': opts.system, 'kernel': platform.release(),
             'kernel_version': read('/proc/version'),
             'thp': read(THP), 'vm_mem_kib': int(read('/proc/meminfo').split()[1]),
+            'vdpa_sim_max_iotlb_entries':
+                read('/sys/module/vdpa_sim/parameters/max_iotlb_entries'),
             'qemu': {n: qemu_version(p) for n, p in qemus.items()},
             'qemu_built': {n: time.strftime('%F %T', time.gmtime(os.stat(p).st_mtime))
                            for n, p in qemus.items()},
@@ -515,7 +517,7 @@ def main():
     work = tempfile.mkdtemp(prefix='bench14-')     # tmpfs: traces off 9p
     keep = os.path.join(os.path.dirname(opts.out), 'traces')
     os.makedirs(keep, exist_ok=True)
-    binaries = {name: local_copy(path, work) for name, path in qemus.items()}
+    binaries = {name: local_copy(name, path, work) for name, path in qemus.items()}
     backing_setup = Backing(work)
     try:
         with open(opts.out, 'w') as out:

@@ -102,6 +102,10 @@ METRICS = [
      mib('iotlb.dst_before.guest_map_bytes'), 1),
     ('dst_switchover_mib', 'destination', 'MiB pinned from switchover on',
      mib('iotlb.dst_switchover.guest_map_bytes'), 1),
+    ('dst_times', 'destination', 'guest memory pinned on the destination, times (target 1)',
+     lambda r: None if (v := _sum(r, 'iotlb.dst_before.guest_map_bytes',
+                                  'iotlb.dst_switchover.guest_map_bytes')) is None
+     else v / MIB / size_mib(r['size']), 2),
     ('dst_pinned_mib', 'destination', 'VmPin MiB when ready (before the stream)',
      lambda r: None if (v := get(r, 'pinned_kib.dst_ready')) is None else v / 1024, 0),
     ('downtime_ms', 'downtime', 'downtime ms (QEMU, source view)', field('downtime_ms'), 0),
@@ -135,7 +139,8 @@ GROUPS = [
 ]
 # The metrics of the summary and of the plots
 HEADLINE = ['reset_ms', 'reset_mib', 'reboot_ms', 'reboot_mib', 'svq_ms',
-            'dst_startup_ms', 'qmp_dst_startup', 'qmp_dst_pinning', 'dst_switchover_mib',
+            'dst_startup_ms', 'qmp_dst_startup', 'qmp_dst_pinning', 'dst_times',
+            'dst_switchover_mib',
             'guest_downtime_ms', 'downtime_ms', 'qmp_dst_switchover']
 PLOTTED = ['reset_ms', 'reboot_ms', 'svq_ms', 'dst_startup_ms',
            'qmp_dst_pinning', 'guest_downtime_ms']
@@ -262,7 +267,7 @@ def plot(res, system, backings, sizes, qemus, path):
         m = by_key[key]
         for col, backing in enumerate(backings):
             ax = axs[row][col]
-            for q in qemus:
+            for n, q in enumerate(qemus):
                 pts = [(x, res.stat(system, backing, s, q, m)) for x, s in zip(xs, sizes)]
                 pts = [(x, s) for x, s in pts if s]
                 if not pts:
@@ -270,17 +275,18 @@ def plot(res, system, backings, sizes, qemus, path):
                 ax.errorbar([x for x, _ in pts], [s[0] for _, s in pts],
                             yerr=[[s[0] - s[1] for _, s in pts],
                                   [s[2] - s[0] for _, s in pts]],
-                            marker='o', capsize=3, label=q)
+                            marker='o', capsize=3, label=q, color=f'C{n}')
             ax.set_title(f'{BACKING_NAMES.get(backing, backing)}: {m[2]}', fontsize=8)
             ax.set_xlabel('guest memory, GiB', fontsize=8)
             ax.tick_params(labelsize=7)
             ax.set_ylim(bottom=0)
             ax.grid(alpha=0.3)
-            if row == 0 and col == 0:
-                ax.legend(fontsize=7)
+    fig.legend(handles=[plt.Line2D([], [], color=f'C{n}', marker='o', label=q)
+                        for n, q in enumerate(qemus)],
+               loc='upper right', ncol=len(qemus), fontsize=8)
     fig.suptitle(f'make bench, kernel {system}: medians of the rounds, bars min-max',
                  fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     fig.savefig(path, dpi=80)
     return True
 
@@ -311,7 +317,9 @@ def main():
         except (OSError, ValueError):
             pass
         out.append(f'- Kernel "{s["system"]}": `{s["kernel"]}`, test VM of '
-                   f'{s["vm_mem_kib"] >> 20} GiB, THP `{s["thp"]}`; {s["rounds"]} rounds of '
+                   f'{s["vm_mem_kib"] >> 20} GiB, THP `{s["thp"]}`, vdpa_sim '
+                   f'max_iotlb_entries={s.get("vdpa_sim_max_iotlb_entries", "?")}; '
+                   f'{s["rounds"]} rounds of '
                    f'{", ".join(s["sizes"])} x {", ".join(s["backings"])}, started {s["date"]}'
                    + (f', {secs / 60:.0f} min' if secs else '') + '.')
         for backing, why in s.get('skipped', {}).items():
