@@ -64,6 +64,7 @@ DOWNTIME_PARTS = (
 )
 THP = '/sys/kernel/mm/transparent_hugepage/enabled'
 NR_HUGEPAGES = '/proc/sys/vm/nr_hugepages'
+COMPACT = '/proc/sys/vm/compact_memory'
 
 
 def ms(seconds):
@@ -442,6 +443,11 @@ class Backing:
             self.mounted = True
         self._write(THP, 'never' if backing == '4k' else self.thp_default)
         want = 2 * size_bytes(size) // HUGE_PAGE if backing == 'hugetlbfs' else 0
+        # Every run on memory as unfragmented as the VM can make it: on 6.12
+        # a 4 KiB run after another one often fails to map guest RAM (EFAULT);
+        # less often so (docs/bench/README.md)
+        if os.path.exists(COMPACT):
+            self._write(COMPACT, 1)
         if not want and not os.path.exists(NR_HUGEPAGES):
             return                  # a kernel without hugetlbfs
         self._write(NR_HUGEPAGES, want)
@@ -502,6 +508,7 @@ def main():
     meta = {'type': 'system', 'system': opts.system, 'kernel': platform.release(),
             'kernel_version': read('/proc/version'),
             'thp': read(THP), 'vm_mem_kib': int(read('/proc/meminfo').split()[1]),
+            'compaction_before_runs': os.path.exists(COMPACT),
             'vdpa_sim_max_iotlb_entries':
                 read('/sys/module/vdpa_sim/parameters/max_iotlb_entries'),
             'qemu': {n: qemu_version(p) for n, p in qemus.items()},
@@ -520,6 +527,17 @@ def main():
     binaries = {name: local_copy(name, path, work) for name, path in qemus.items()}
     backing_setup = Backing(work)
     try:
+        # One run thrown away: the first QEMU of a VM boot finds every cache
+        # cold (its libraries over 9p, the VM's page cache), whoever it is
+        n, size, backing, name = runs[0]
+        t = time.monotonic()
+        try:
+            backing_setup.use(backing, size)
+            one_run(binaries[name], size, backing, work, backing_setup.hugedir)
+        except Exception as e:
+            print(f'bench: warm-up run failed: {e}', flush=True)
+        print(f'bench: warm-up run ({name} {size} {backing}) took '
+              f'{time.monotonic() - t:.0f} s, not counted', flush=True)
         with open(opts.out, 'w') as out:
             out.write(json.dumps(meta) + '\n')
             for done, (n, size, backing, name) in enumerate(runs, 1):
