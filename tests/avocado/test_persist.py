@@ -6,9 +6,7 @@ and remaps guest memory at that switch and maps it on the destination only
 at switchover; the fork keeps it mapped and maps the destination first.
 """
 
-from vdpa_migration import VdpaMigrationTest
-
-MIB = 1 << 20
+from vdpa_migration import MIB, VdpaMigrationTest
 
 
 class PersistTest(VdpaMigrationTest):
@@ -21,21 +19,7 @@ class PersistOnTest(PersistTest):
     persist = 'on'
 
     def test_guest_memory_stays_mapped(self):
-        r = self.tcp_migration()
-        self.assertEqual((r['src_migrate_guest_map'], r['src_migrate_guest_unmap']),
-                         (0, 0), 'source remapped guest memory at the SVQ switch')
-        self.assertGreaterEqual(r['dst_init_guest_map_bytes'], 128 * MIB,
-                                'destination did not map guest memory before '
-                                'the migration')
-        # ... once: its start-up reset re-lays out only the window below 1 MiB
-        self.assertLess(r['dst_init_guest_map_bytes'], 130 * MIB,
-                        'destination mapped guest memory more than once')
-        self.assertLessEqual(r['dst_init_guest_unmap_bytes'], MIB,
-                             'destination unmapped guest memory before the '
-                             'migration')
-        # Loading the machine state re-lays out the PC's ROM/PAM window
-        # below 1 MiB; RAM itself is not mapped again
-        self.assertLess(r['dst_migrate_guest_map_bytes'], MIB)
+        self.assert_guest_memory_pinned_once(self.tcp_migration())
 
 
 class PersistOffTest(PersistTest):

@@ -23,6 +23,7 @@ from tests.lib.guest_vm import GuestVM
 
 OUT = os.environ.get('QVP_OUT', tempfile.gettempdir())
 RESULTS = os.path.join(OUT, 'migration-results.jsonl')
+MIB = 1 << 20
 # Echoes the destination must receive after switchover to count as running
 FRAMES_AFTER = 20
 
@@ -99,6 +100,25 @@ class VdpaMigrationTest(unittest.TestCase):
         self.assert_no_bad_frames(src)
         self.assert_no_bad_frames(dst)
         return before, after
+
+    def assert_guest_memory_pinned_once(self, r):
+        """What a persistent IOTLB promises at a migration (r: record())."""
+        mem = int(self.mem.rstrip('M')) * MIB
+        self.assertEqual((r['src_migrate_guest_map'], r['src_migrate_guest_unmap']),
+                         (0, 0), 'source remapped guest memory at the SVQ switch')
+        self.assertGreaterEqual(r['dst_init_guest_map_bytes'], mem,
+                                'destination did not map guest memory before '
+                                'the migration')
+        # ... once: its start-up reset re-lays out only the window below 1 MiB
+        self.assertLess(r['dst_init_guest_map_bytes'], mem + 2 * MIB,
+                        'destination mapped guest memory more than once')
+        self.assertLessEqual(r['dst_init_guest_unmap_bytes'], MIB,
+                             'destination unmapped guest memory before the '
+                             'migration')
+        # Loading the machine state re-lays out the PC's ROM/PAM window
+        # below 1 MiB; RAM itself is not mapped again
+        self.assertLess(r['dst_migrate_guest_map_bytes'], MIB,
+                        'destination pinned guest memory again at switchover')
 
     def assert_traffic_continues(self, vm):
         before = vm.counters()
