@@ -443,9 +443,9 @@ class Backing:
             self.mounted = True
         self._write(THP, 'never' if backing == '4k' else self.thp_default)
         want = 2 * size_bytes(size) // HUGE_PAGE if backing == 'hugetlbfs' else 0
-        # Every run on memory as unfragmented as the VM can make it: on 6.12
-        # a 4 KiB run after another one often fails to map guest RAM (EFAULT);
-        # less often so (docs/bench/README.md)
+        # Every run starts from memory as unfragmented as the VM can make
+        # it, whatever the runs before it left: the number of IOTLB entries
+        # a 4 KiB guest needs depends on it (docs/bench/README.md)
         if os.path.exists(COMPACT):
             self._write(COMPACT, 1)
         if not want and not os.path.exists(NR_HUGEPAGES):
@@ -509,8 +509,9 @@ def main():
             'kernel_version': read('/proc/version'),
             'thp': read(THP), 'vm_mem_kib': int(read('/proc/meminfo').split()[1]),
             'compaction_before_runs': os.path.exists(COMPACT),
-            'vdpa_sim_max_iotlb_entries':
-                read('/sys/module/vdpa_sim/parameters/max_iotlb_entries'),
+            'max_iotlb_entries': {
+                m: read(f'/sys/module/{m}/parameters/max_iotlb_entries')
+                for m in ('vhost_vdpa', 'vdpa_sim')},
             'qemu': {n: qemu_version(p) for n, p in qemus.items()},
             'qemu_built': {n: time.strftime('%F %T', time.gmtime(os.stat(p).st_mtime))
                            for n, p in qemus.items()},

@@ -317,8 +317,9 @@ def main():
         except (OSError, ValueError):
             pass
         out.append(f'- Kernel "{s["system"]}": `{s["kernel"]}`, test VM of '
-                   f'{s["vm_mem_kib"] >> 20} GiB, THP `{s["thp"]}`, vdpa_sim '
-                   f'max_iotlb_entries={s.get("vdpa_sim_max_iotlb_entries", "?")}; '
+                   f'{s["vm_mem_kib"] >> 20} GiB, THP `{s["thp"]}`, max_iotlb_entries '
+                   + ', '.join(f'{m}={n}' for m, n in s['max_iotlb_entries'].items())
+                   + '; '
                    f'{s["rounds"]} rounds of '
                    f'{", ".join(s["sizes"])} x {", ".join(s["backings"])}, started {s["date"]}'
                    + (f', {secs / 60:.0f} min' if secs else '') + '.')
