@@ -26,7 +26,7 @@ DEPS_STAMP := downloads/.deps-installed
 
 .DELETE_ON_ERROR:
 .PHONY: all prepare patches qemu kernel kernel-upstream kselftests mlx5-build check demo \
-	qemu-upstream qemu-peer kernel-debian bench guest guest-linux deb qemu-deb kernel-debian-6.1 check-deb install
+	qemu-upstream qemu-peer kernel-debian kernel-bench bench guest guest-linux deb qemu-deb kernel-debian-6.1 check-deb install
 
 all: qemu kernel
 
@@ -118,9 +118,21 @@ kernel/build-debian-6.12/initrd.img: scripts/debian-kernel.sh | $(DEPS_STAMP)
 
 kernel-debian: kernel/build-debian-6.12/initrd.img
 
+# Variants of the test VM kernel: allnoconfig + vm.config + configs/NAME.config
+kernel/build-%/.config: kernel/configs/vm.config kernel/configs/%.config | kernel/src/.git/applied-series
+	mkdir -p $(@D)
+	cat $^ > $(@D)/all.config
+	KCONFIG_ALLCONFIG=$(TOP)/$(@D)/all.config \
+		$(MAKE) -s -C kernel/src O=$(TOP)/$(@D) allnoconfig
+	sh scripts/check-kconfig.sh $(@D)/all.config $@
+
+# The benchmark's build of our kernel: hugetlbfs (configs/bench.config)
+kernel-bench: kernel/build-bench/.config kernel/src/.git/applied-series
+	$(MAKE) -s -C kernel/src O=$(TOP)/kernel/build-bench CC="$(KCC)" -j$(JOBS) bzImage
+
 # Reset, reboot, SVQ switch and migration cost against guest memory size and
 # backing, the fork against QEMU 10.2 and 10.0: docs/bench/ (BENCH_MODE=quick)
-bench: all qemu-upstream qemu-peer kernel-debian
+bench: qemu kernel-bench qemu-upstream qemu-peer kernel-debian
 	sh tests/bench/run.sh
 
 # Kernel selftests, built against the patched tree's uAPI headers.
@@ -136,14 +148,8 @@ kselftests: kernel
 		OUTPUT=$(TOP)/$(KSELFTESTS)/vfio \
 		KHDR_INCLUDES="-isystem $(TOP)/kernel/build/usr/include"
 
-# mlx5_vdpa has no hardware here: compile it, with the VM config + mlx5.config.
-kernel/build-mlx5/.config: kernel/configs/vm.config kernel/configs/mlx5.config | kernel/src/.git/applied-series
-	mkdir -p kernel/build-mlx5
-	cat kernel/configs/vm.config kernel/configs/mlx5.config > kernel/build-mlx5/all.config
-	KCONFIG_ALLCONFIG=$(TOP)/kernel/build-mlx5/all.config \
-		$(MAKE) -s -C kernel/src O=$(TOP)/kernel/build-mlx5 allnoconfig
-	sh scripts/check-kconfig.sh kernel/build-mlx5/all.config $@
-
+# mlx5_vdpa has no hardware here: compile it, with the VM config + mlx5.config
+# (kernel/build-mlx5/.config: the variant rule above).
 mlx5-build: kernel/build-mlx5/.config kernel/src/.git/applied-series
 	$(MAKE) -s -C kernel/src O=$(TOP)/kernel/build-mlx5 CC="$(KCC)" -j$(JOBS) \
 		drivers/vdpa/mlx5/

@@ -13,7 +13,7 @@ set -eu
 cd "$(dirname "$0")/../.."
 mode=${BENCH_MODE:-full}
 case $mode in
-full)	rounds=3 sizes=256M,1G kernels="debian-6.12 patched" report=docs/bench ;;
+full)	rounds=3 sizes=256M,1G,4G,8G kernels="debian-6.12 patched" report=docs/bench ;;
 quick)	rounds=1 sizes=256M kernels=debian-6.12 report=out/bench/report ;;
 *)	echo "bench: BENCH_MODE is full or quick, not $mode" >&2; exit 2 ;;
 esac
@@ -26,7 +26,16 @@ debian=kernel/build-debian-6.12
 # The source and the destination of the largest size, pinned (hugetlbfs
 # reserves 2 MiB pages for both), and the VM's own
 largest=$(echo "$sizes" | tr , '\n' | sed 's/G$/*1024/; s/M$//' | bc | sort -n | tail -1)
-mem=$((2 * largest + 3072))M
+mem_mib=$((2 * largest + 3072))
+mem=${mem_mib}M
+# Under TCG every page of the test VM ends up in host memory, and the TCG
+# code buffer and QEMU's own (about 1 GiB) come on top
+avail=$(($(sed -n 's/^MemAvailable: *\([0-9]*\) kB/\1/p' /proc/meminfo) / 1024))
+if [ $((mem_mib + 1024)) -gt "$avail" ]; then
+	echo "bench: a $largest MiB guest needs a $mem_mib MiB test VM and about 1 GiB more;" \
+		"this host has $avail MiB available: lower BENCH_SIZES" >&2
+	exit 2
+fi
 
 # A rebuild during the run must not mix two versions: measure copies taken
 # now, stripped (the VM copies them into its memory), beside a link to
@@ -86,7 +95,7 @@ n=0
 for k in $kernels; do
 	n=$((n + 1))
 	case $k in
-	patched)	boot="--kernel kernel/build/arch/x86/boot/bzImage" ;;
+	patched)	boot="--kernel kernel/build-bench/arch/x86/boot/bzImage" ;;
 	unpatched)	boot="--kernel kernel/build-upstream/arch/x86/boot/bzImage" ;;
 	debian-6.12)	boot="--kernel $debian/vmlinuz --qemu-arg=-initrd
 				--qemu-arg=$initrd" ;;
