@@ -132,7 +132,7 @@ kernel-bench: kernel/build-bench/.config kernel/src/.git/applied-series
 
 # Reset, reboot, SVQ switch and migration cost against guest memory size and
 # backing, the fork against QEMU 10.2 and 10.0: docs/bench/ (BENCH_MODE=quick)
-bench: qemu kernel-bench qemu-upstream qemu-peer kernel-debian
+bench: qemu kernel-bench qemu-upstream qemu-peer kernel-debian guest-linux
 	sh tests/bench/run.sh
 
 # Kernel selftests, built against the patched tree's uAPI headers.

@@ -4,7 +4,7 @@ migration cost each QEMU, for guest memory as users back it.
 
     python3 -m tests.bench.bench --system NAME --qemu NAME=PATH...
         [--sizes 256M,1G] [--backings thp,4k,hugetlbfs] [--rounds 3]
-        [--out FILE.jsonl]
+        [--linux-rounds 3] [--out FILE.jsonl]
 
 Runs go round-robin: each round runs every size x backing x QEMU once (the
 QEMUs in an order rotated by one each round), and rounds repeat, so drift in
@@ -19,6 +19,11 @@ destination QEMU on /dev/vhost-vdpa-1 is started with -incoming defer and
 told to listen (destination start-up); the source migrates to it over tcp,
 first held back by a bandwidth limit until "active" (the SVQ switch is a
 phase of its own), then at full speed; the destination's NIC echoes a frame.
+
+Then, --linux-rounds times, each QEMU (rotated likewise) boots the Linux
+test guest (tests/guest-linux) through its firmware, which then reboots
+itself (reboot(2)) under traffic: a guest reboot as users see it, with
+firmware and the guest's own virtio_net driver (LinuxReboot).
 
 A second QMP monitor on each QEMU is polled every PROBE_INTERVAL by a
 thread (QmpProbe): the worst latency of a command outstanding during a phase
@@ -41,6 +46,7 @@ import threading
 import time
 
 from tests.lib import procfs
+from tests.lib.guest_vm import GuestVM
 from tests.lib.nic import NIC_SLOT, nic_args
 from tests.lib.qtest import TRACE_EVENTS, QTestMachine
 from tests.lib.virtio_net import STATUS, VirtioNetPCI
@@ -411,6 +417,39 @@ def one_run(qemu, size, backing, work, hugedir):
     return r
 
 
+LINUX_MEM = '256M'      # the Linux test guest's, as in tests/persist
+
+
+def linux_reboot_run(qemu, work):
+    """The Linux test guest boots, echoes, reboots itself, echoes again: what
+    the reboot cost in IOTLB messages, in time QEMU spent sending guest-memory
+    maps, and in time until the guest's first echo after it."""
+    qemu, datadir = qemu
+    vm = GuestVM('linux', work, '/dev/vhost-vdpa-0', mem=LINUX_MEM, persist=None,
+                 machine='q35', guest_os='linux', qemu=qemu,
+                 extra_args=['-L', datadir])
+    try:
+        t0 = time.monotonic()
+        vm.launch().wait_recv(0)
+        r = {'size': LINUX_MEM, 'boot_to_echo_ms': ms(time.monotonic() - t0)}
+        vm.mark('reboot')
+        t, t0 = time.time(), time.monotonic()
+        vm.command('reboot')
+        after = vm.wait_recv(0, since=vm.wait_boot(2))
+        r['reboot_to_echo_ms'] = ms(time.monotonic() - t0)
+        vm.mark('running')
+        if after['corrupt'] or after['ooo']:
+            raise RuntimeError(f'echoes after the reboot: {after}')
+        with open(vm.trace, errors='replace') as f:
+            lines = f.read().splitlines()
+        r['reboot_pin_ms'] = ms(sum(b - a for a, b in pin_windows(lines) if a >= t))
+        r['iotlb_persist'] = any('iotlb_persist: 1' in line for line in lines)
+        r['iotlb'] = {'reboot': iotlb(vm.phases().get('reboot'))}
+    finally:
+        vm.shutdown()
+    return r
+
+
 class Backing:
     """Guest RAM as users back it, set up in this (test) VM for one run:
     thp: anonymous memory, THP always (the VM's default);
@@ -493,6 +532,8 @@ def main():
     ap.add_argument('--sizes', default='256M,1G,2G')
     ap.add_argument('--backings', default='thp,4k,hugetlbfs')
     ap.add_argument('--rounds', type=int, default=3)
+    ap.add_argument('--linux-rounds', type=int, default=3,
+                    help='guest reboots with the Linux test guest, per QEMU')
     ap.add_argument('--out', default=os.path.join(os.environ.get('QVP_OUT', '/tmp'),
                                                   'bench.jsonl'))
     opts = ap.parse_args()
@@ -516,10 +557,12 @@ def main():
             'qemu_built': {n: time.strftime('%F %T', time.gmtime(os.stat(p).st_mtime))
                            for n, p in qemus.items()},
             'sizes': sizes, 'backings': backings, 'skipped': skipped,
-            'rounds': opts.rounds,
+            'rounds': opts.rounds, 'linux_rounds': opts.linux_rounds,
+            'linux_mem': LINUX_MEM,
             'probe_interval_ms': PROBE_INTERVAL * 1000,
             'date': time.strftime('%F %T %z')}
     runs = list(schedule(opts.rounds, sizes, backings, qemus))
+    linux_runs = list(schedule(opts.linux_rounds, [LINUX_MEM], ['thp'], qemus))
     failed = 0
     start = time.monotonic()
     work = tempfile.mkdtemp(prefix='bench14-')     # tmpfs: traces off 9p
@@ -527,40 +570,46 @@ def main():
     os.makedirs(keep, exist_ok=True)
     binaries = {name: local_copy(name, path, work) for name, path in qemus.items()}
     backing_setup = Backing(work)
+    todo = [('run', *r) for r in runs] + [('linux_reboot', *r) for r in linux_runs]
     try:
         # One run thrown away: the first QEMU of a VM boot finds every cache
         # cold (its libraries over 9p, the VM's page cache), whoever it is
-        n, size, backing, name = runs[0]
-        t = time.monotonic()
-        try:
-            backing_setup.use(backing, size)
-            one_run(binaries[name], size, backing, work, backing_setup.hugedir)
-        except Exception as e:
-            print(f'bench: warm-up run failed: {e}', flush=True)
-        print(f'bench: warm-up run ({name} {size} {backing}) took '
-              f'{time.monotonic() - t:.0f} s, not counted', flush=True)
+        if runs:
+            n, size, backing, name = runs[0]
+            t = time.monotonic()
+            try:
+                backing_setup.use(backing, size)
+                one_run(binaries[name], size, backing, work, backing_setup.hugedir)
+            except Exception as e:
+                print(f'bench: warm-up run failed: {e}', flush=True)
+            print(f'bench: warm-up run ({name} {size} {backing}) took '
+                  f'{time.monotonic() - t:.0f} s, not counted', flush=True)
         with open(opts.out, 'w') as out:
             out.write(json.dumps(meta) + '\n')
-            for done, (n, size, backing, name) in enumerate(runs, 1):
-                rec = {'type': 'run', 'system': opts.system, 'qemu': name,
+            for done, (kind, n, size, backing, name) in enumerate(todo, 1):
+                rec = {'type': kind, 'system': opts.system, 'qemu': name,
                        'size': size, 'backing': backing, 'round': n}
                 t = time.monotonic()
                 try:
                     backing_setup.use(backing, size)
-                    rec.update(one_run(binaries[name], size, backing, work,
-                                       backing_setup.hugedir))
+                    if kind == 'run':
+                        rec.update(one_run(binaries[name], size, backing, work,
+                                           backing_setup.hugedir))
+                    else:
+                        rec.update(linux_reboot_run(binaries[name], work))
                 except Exception as e:      # record it, go on with the rest
                     rec['error'] = f'{type(e).__name__}: {e}'[:2000]
                     failed += 1
                 rec['run_s'] = round(time.monotonic() - t, 1)
-                for side in ('src', 'dst'):
+                for side in ('src', 'dst', 'linux-trace'):
                     trace = os.path.join(work, f'{side}.log')
                     if os.path.exists(trace):
                         shutil.move(trace, os.path.join(
-                            keep, f'{opts.system}-{name}-{size}-{backing}-{n}-{side}.log'))
+                            keep, f'{opts.system}-{kind}-{name}-{size}-{backing}-{n}-'
+                            f'{side}.log'))
                 out.write(json.dumps(rec) + '\n')
                 out.flush()
-                progress(rec, done, len(runs), time.monotonic() - start)
+                progress(rec, done, len(todo), time.monotonic() - start)
     finally:
         backing_setup.close()
     sys.exit(1 if failed else 0)
@@ -575,6 +624,13 @@ def progress(r, done, total, elapsed):
         print(f'{head} FAILED: {r["error"]}', flush=True)
         return
     io = r['iotlb']
+    if r['type'] == 'linux_reboot':
+        print(f'{head} Linux guest: first echo after {r["boot_to_echo_ms"] / 1000:.0f} s; '
+              f'its reboot: {io["reboot"]["guest_map"]}/{io["reboot"]["guest_unmap"]} '
+              f'guest map/unmap, {io["reboot"]["guest_map_bytes"] / (1 << 20):.1f} MiB '
+              f're-pinned in {r["reboot_pin_ms"]:.0f} ms, first echo after '
+              f'{r["reboot_to_echo_ms"] / 1000:.1f} s', flush=True)
+        return
     print(f'{head} reset {r["reset_ms"]:.0f} ms '
           f'({io["reset"]["guest_map"]}/{io["reset"]["guest_unmap"]} guest map/unmap), '
           f'reboot {io["reboot"]["guest_map_bytes"] >> 20} MiB re-pinned, '

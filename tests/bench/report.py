@@ -21,14 +21,35 @@ MIB = 1 << 20
 
 
 def load(paths):
-    systems, runs = [], []
+    """The systems (one per kernel: the descriptions of one kernel in two
+    files, say a run of the matrix and one of the Linux reboots, are one),
+    the runs of the matrix, and the Linux guest's reboots."""
+    systems, runs, reboots = {}, [], []
     for path in paths:
         with open(path) as f:
             for line in f:
                 rec = json.loads(line)
                 rec['_path'] = path
-                (systems if rec['type'] == 'system' else runs).append(rec)
-    return systems, runs
+                if rec['type'] == 'system':
+                    merge_system(systems, rec)
+                else:
+                    (runs if rec['type'] == 'run' else reboots).append(rec)
+    return list(systems.values()), runs, reboots
+
+
+def merge_system(systems, rec):
+    rec.setdefault('linux_rounds', 0)
+    seen = systems.get(rec['system'])
+    if seen is None:
+        systems[rec['system']] = rec
+        return
+    if not seen['rounds']:
+        seen, rec = rec, seen
+        systems[seen['system']] = seen
+    if rec['linux_rounds']:
+        seen['linux_rounds'] += rec['linux_rounds']
+        seen['linux_mem'] = rec['linux_mem']
+        seen['linux_date'] = rec['date']
 
 
 def get(rec, path):
@@ -129,6 +150,19 @@ METRICS = [
      field('qmp_worst_ms.dst_switchover'), 0),
     ('total_ms', 'downtime', 'migration total ms (incl. the held SVQ phase)',
      field('total_ms'), 0),
+]
+# The Linux test guest's reboot (type linux_reboot)
+LINUX_METRICS = [
+    ('linux_reboot_msgs', 'linux', 'guest-memory map+unmap msgs per reboot',
+     msgs('reboot'), 0),
+    ('linux_reboot_mib', 'linux', 'MiB re-pinned per reboot',
+     mib('iotlb.reboot.guest_map_bytes'), 1),
+    ('linux_reboot_pin_ms', 'linux', 'ms QEMU sends guest-memory maps in the reboot',
+     field('reboot_pin_ms'), 0),
+    ('linux_reboot_echo_ms', 'linux', 'reboot(2) to the first echo after it ms',
+     field('reboot_to_echo_ms'), 0),
+    ('linux_boot_echo_ms', 'linux', 'QEMU start to the first echo ms (first boot)',
+     field('boot_to_echo_ms'), 0),
 ]
 GROUPS = [
     ('reset', 'Device reset (status 0, then the driver starts the device again)'),
@@ -231,6 +265,19 @@ def summary_table(res, system, backings, sizes, qemus):
     return rows
 
 
+def linux_table(res, system, size, qemus):
+    """The Linux guest's reboot: a row per metric, medians and ratios."""
+    peers = peers_of(qemus)
+    head = ['metric', *(f'{q} ({res.runs(system, "thp", size, q)} runs)'
+                        for q in qemus), *(f'fork / {p}' for p in peers)]
+    rows = [head, ['---'] * len(head)]
+    for m in LINUX_METRICS:
+        vals = {q: res.stat(system, 'thp', size, q, m) for q in qemus}
+        rows.append([m[2], *(fmt(vals[q], m[4]) for q in qemus),
+                     *(ratio(vals['fork'], vals[p], m[4]) for p in peers)])
+    return rows
+
+
 def group_table(res, system, group, backings, sizes, qemus):
     metrics = [m for m in METRICS if m[1] == group]
     head = ['backing', 'guest', 'QEMU', 'runs', *(m[2] for m in metrics)]
@@ -298,8 +345,9 @@ def main():
     ap.add_argument('--fork-commit', default='?')
     ap.add_argument('results', nargs='+')
     opts = ap.parse_args()
-    systems, runs = load(opts.results)
+    systems, runs, reboots = load(opts.results)
     res = Results(runs)
+    linux = Results(reboots)
     os.makedirs(opts.out, exist_ok=True)
     out = ['# Benchmark results', '',
            f'Written by `make bench` (mode {opts.mode}, `tests/bench/report.py`); how it '
@@ -322,7 +370,10 @@ def main():
                    + '; '
                    f'{s["rounds"]} rounds of '
                    f'{", ".join(s["sizes"])} x {", ".join(s["backings"])}, started {s["date"]}'
-                   + (f', {secs / 60:.0f} min' if secs else '') + '.')
+                   + (f', {secs / 60:.0f} min' if secs else '') + '; '
+                   f'{s["linux_rounds"]} rounds of reboots of the Linux test guest'
+                   + (f' (started {s["linux_date"]})' if 'linux_date' in s else '')
+                   + '.')
         for backing, why in s.get('skipped', {}).items():
             out.append(f'  - **not measured on this kernel: {backing}**: {why}.')
         for q, v in s['qemu'].items():
@@ -339,15 +390,22 @@ def main():
         for group, title in GROUPS:
             out += [f'### {title} ({sysname})', '',
                     md(group_table(res, sysname, group, backings, sizes, qemus)), '']
-    if res.failed:
+        if s['linux_rounds']:
+            out += [f'### Reboot of the Linux test guest, firmware and all, '
+                    f'{s["linux_mem"]} THP ({sysname})', '',
+                    md(linux_table(linux, sysname, s['linux_mem'], qemus)), '']
+    failed = res.failed + linux.failed
+    if failed:
         out += ['## Failed runs', '']
-        out += [f'- {r["system"]} {r["qemu"]} {r["size"]} {r["backing"]} round '
-                f'{r["round"]}: {r["error"][:300]}' for r in res.failed]
+        out += [f'- {r["system"]} {r["qemu"]} {r["size"]} {r["backing"]} '
+                f'{"Linux reboot " if r["type"] == "linux_reboot" else ""}round '
+                f'{r["round"]}: {r["error"][:300]}' for r in failed]
     with open(os.path.join(opts.out, 'bench.md'), 'w') as f:
         f.write('\n'.join(out) + '\n')
     with open(os.path.join(opts.out, 'summary.json'), 'w') as f:
-        json.dump(ratios_json(res, systems), f, indent=1)
-    print(f'report: {opts.out}/bench.md ({len(res.ok)} runs, {len(res.failed)} failed)')
+        json.dump(ratios_json(res, systems) + linux_json(linux, systems), f, indent=1)
+    print(f'report: {opts.out}/bench.md ({len(res.ok)} runs, {len(res.failed)} failed; '
+          f'{len(linux.ok)} Linux reboots, {len(linux.failed)} failed)')
 
 
 def ratios_json(res, systems):
@@ -364,6 +422,15 @@ def ratios_json(res, systems):
                     out.append({'system': s['system'], 'backing': backing, 'size': size,
                                 'metric': key, 'median': med})
     return out
+
+
+def linux_json(res, systems):
+    return [{'system': s['system'], 'backing': 'thp', 'size': s['linux_mem'],
+             'metric': m[0],
+             'median': {q: (st[0] if (st := res.stat(s['system'], 'thp', s['linux_mem'],
+                                                     q, m)) else None)
+                        for q in s['qemu']}}
+            for s in systems if s['linux_rounds'] for m in LINUX_METRICS]
 
 
 if __name__ == '__main__':

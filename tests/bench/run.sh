@@ -4,7 +4,8 @@
 #
 #   BENCH_MODE=full|quick   full: the published run; quick: one size, one
 #                           round, one kernel (a few minutes, for development)
-#   BENCH_ROUNDS, BENCH_SIZES, BENCH_BACKINGS, BENCH_KERNELS override the mode
+#   BENCH_ROUNDS, BENCH_SIZES, BENCH_BACKINGS, BENCH_KERNELS and
+#   BENCH_LINUX_ROUNDS (reboots of the Linux test guest) override the mode
 #   BENCH_REPORT=docs/bench  where the report goes (quick: out/bench/report)
 #
 # Results stay in out/bench/<kernel>/ (bench.jsonl, traces/, console.log,
@@ -13,11 +14,13 @@ set -eu
 cd "$(dirname "$0")/../.."
 mode=${BENCH_MODE:-full}
 case $mode in
-full)	rounds=3 sizes=256M,1G,4G,8G kernels="debian-6.12 patched" report=docs/bench ;;
-quick)	rounds=1 sizes=256M kernels=debian-6.12 report=out/bench/report ;;
+full)	rounds=3 linux_rounds=3 sizes=256M,1G,4G,8G kernels="debian-6.12 patched"
+	report=docs/bench ;;
+quick)	rounds=1 linux_rounds=0 sizes=256M kernels=debian-6.12 report=out/bench/report ;;
 *)	echo "bench: BENCH_MODE is full or quick, not $mode" >&2; exit 2 ;;
 esac
 rounds=${BENCH_ROUNDS:-$rounds}
+linux_rounds=${BENCH_LINUX_ROUNDS:-$linux_rounds}
 sizes=${BENCH_SIZES:-$sizes}
 kernels=${BENCH_KERNELS:-$kernels}
 backings=${BENCH_BACKINGS:-thp,4k,hugetlbfs}
@@ -68,6 +71,10 @@ mkdir -p "$code/tests"
 cp tests/__init__.py "$code/tests/"
 cp -r tests/lib tests/bench "$code/tests/"
 cp -r tools "$code/"
+# and the Linux test guest, where tests/lib/paths.py looks for it
+mkdir -p "$code/kernel/build-guest" "$code/tests/guest-linux/build"
+cp kernel/build-guest/vmlinux "$code/kernel/build-guest/"
+cp tests/guest-linux/build/initramfs.cpio "$code/tests/guest-linux/build/"
 
 # vhost-vdpa (every kernel) and vdpa_sim each keep at most max_iotlb_entries
 # (default 2048) physically contiguous runs per address space.  Guest RAM
@@ -112,7 +119,8 @@ for k in $kernels; do
 		--append "no_timer_check $iotlb_params" -- \
 		env -C "$code" PYTHONPATH="$code:$PWD/qemu/src/python" \
 		/usr/bin/python3 -m tests.bench.bench --system "$k" $qemus \
-		--sizes "$sizes" --backings "$backings" --rounds "$rounds" || status=1
+		--sizes "$sizes" --backings "$backings" --rounds "$rounds" \
+		--linux-rounds "$linux_rounds" || status=1
 	echo $(($(date +%s) - t)) > "out/bench/$k/seconds"
 	[ ! -s "out/bench/$k/bench.jsonl" ] || results="$results out/bench/$k/bench.jsonl"
 done

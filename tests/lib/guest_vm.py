@@ -55,11 +55,15 @@ GUESTS = {
 
 
 class GuestVM:
-    """One QEMU running a test guest with a vhost-vdpa virtio-net NIC."""
+    """One QEMU running a test guest with a vhost-vdpa virtio-net NIC.
+
+    persist: x-iotlb-persist, None for QEMU's default (the only choice for a
+    QEMU without our series); qemu: another binary than ours (the benchmark's
+    peers), extra_args: more of its options."""
 
     def __init__(self, name, workdir, vhostdev, mem='128M', persist='on',
                  svq=False, append='', incoming=None, machine='pc',
-                 guest_os='tiny'):
+                 guest_os='tiny', qemu=QEMU, extra_args=()):
         self.name = name
         self.files, self.make, guest_args, self.timeout = GUESTS[guest_os]
         self.serial = os.path.join(workdir, f'{name}-serial.log')
@@ -75,7 +79,8 @@ class GuestVM:
         args += nic_args(vhostdev, persist=persist, svq=svq, modern_only=True)
         if incoming:
             args += ['-incoming', incoming]
-        self.vm = QEMUMachine(QEMU, args=args, name=name, base_temp_dir=workdir)
+        args += list(extra_args)
+        self.vm = QEMUMachine(qemu, args=args, name=name, base_temp_dir=workdir)
         self.marks = []
 
     def launch(self):
