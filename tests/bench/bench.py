@@ -23,7 +23,7 @@ phase of its own), then at full speed; the destination's NIC echoes a frame.
 Then, --linux-rounds times, each QEMU (rotated likewise) boots the Linux
 test guest (tests/guest-linux) through its firmware, which then reboots
 itself (reboot(2)) under traffic: a guest reboot as users see it, with
-firmware and the guest's own virtio_net driver (LinuxReboot).
+firmware and the guest's own virtio_net driver (linux_reboot_run).
 
 A second QMP monitor on each QEMU is polled every PROBE_INTERVAL by a
 thread (QmpProbe): the worst latency of a command outstanding during a phase
@@ -601,7 +601,7 @@ def main():
                     rec['error'] = f'{type(e).__name__}: {e}'[:2000]
                     failed += 1
                 rec['run_s'] = round(time.monotonic() - t, 1)
-                for side in ('src', 'dst', 'linux-trace'):
+                for side in ('src', 'dst', 'linux-trace', 'linux-serial'):
                     trace = os.path.join(work, f'{side}.log')
                     if os.path.exists(trace):
                         shutil.move(trace, os.path.join(
